@@ -1,0 +1,396 @@
+"""``Colorizer``: the user-facing predictor.
+
+It loads the weights once and caches what does not change between calls: the cleaned sketch and
+its encoder features (keyed by content and size) and each reference's style code (keyed by
+content). A hint edit therefore reruns only the hint projections, the mid-level and the decoder;
+many references in one call share one sketch encoding, and the part of the decoder that depends
+on the sketch and hints but not on the reference (``Generator.hint_features``) runs once for all.
+
+Speed (see ``bench/RESULTS.md``): bf16 autocast and channels_last on CPUs with AVX-512 BF16 or
+AMX and on GPUs with bf16 (fp16 on older GPUs), eval-mode normalization folded into convolutions,
+inference mode, and incremental hint edits: the decoder has no image-wide operation, so when a
+hint edit touches a small region only that region (plus the decoder's receptive field) is
+decoded again and pasted into the previous result. ``compile=True`` adds ``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import S2PError
+from .hints import Hints
+from .imageio import ImageSource, load_image, resize_long_side
+from .models import ColorizationModel, SketchFeatures, StyleCode, load_model
+from .models.generator import HintedFeatures
+from .sketch import cleanup_sketch
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+MIN_SIZE, MAX_SIZE = 64, 2048
+
+
+@dataclass
+class PreparedSketch:
+    """A sketch ready for the generator, with everything derived from it."""
+
+    key: str
+    lines: np.ndarray  # cleaned line art at the original size, uint8, paper = 255
+    original_size: tuple[int, int]  # (height, width)
+    tensor: torch.Tensor  # (1, 1, h, w), lines = 1, at the processing size
+    features: SketchFeatures
+
+    @property
+    def processing_size(self) -> tuple[int, int]:
+        return tuple(self.tensor.shape[-2:])  # type: ignore[return-value]
+
+
+@dataclass
+class _LastRender:
+    """The previous ``render``: what an incremental hint edit starts from."""
+
+    key: str
+    styles: StyleCode
+    hint_map: torch.Tensor  # (1, 4, h, w) float32 on the CPU
+    rgb: np.ndarray  # (N, h, w, 3) uint8
+
+
+def _same_styles(a: StyleCode, b: StyleCode) -> bool:
+    return (
+        len(a) == len(b)
+        and a.vector.shape == b.vector.shape
+        and a.tokens.shape == b.tokens.shape
+        and a.vector.device == b.vector.device
+        and bool(torch.equal(a.vector, b.vector))
+        and bool(torch.equal(a.present, b.present))
+        and bool(torch.equal(a.tokens, b.tokens))
+    )
+
+
+def _changed_box(before: torch.Tensor, after: torch.Tensor) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) bounding the pixels where two hint maps differ; None if they are equal."""
+    diff = (before != after).any(dim=1)[0]
+    rows = torch.nonzero(diff.any(dim=1)).flatten()
+    if rows.numel() == 0:
+        return None
+    cols = torch.nonzero(diff.any(dim=0)).flatten()
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _digest(array: np.ndarray, *extra: object) -> str:
+    h = hashlib.sha1(np.ascontiguousarray(array).tobytes())
+    h.update(repr((array.shape, *extra)).encode())
+    return h.hexdigest()
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` picks CUDA when present, else the CPU; a CUDA request without CUDA is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise S2PError(f"unknown device {device!r}: use 'cpu' or 'cuda'") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise S2PError("device 'cuda' was asked for but no CUDA GPU is available")
+    return device
+
+
+class Colorizer:
+    """Colorize sketches from style references and color hints.
+
+    >>> colorizer = Colorizer.from_pretrained()
+    >>> images = colorizer.colorize("sketch.png", styles=["a.png", "b.png"], size=512)
+    """
+
+    def __init__(
+        self,
+        model: ColorizationModel,
+        *,
+        device: str | torch.device | None = None,
+        bf16: bool | None = None,
+        channels_last: bool = True,
+        compile: bool = False,
+        line_overlay: float = 1.0,
+        cache_size: int = 8,
+        incremental: bool = True,
+    ) -> None:
+        """``bf16``: None picks bf16 autocast where the hardware runs it fast (AVX-512 BF16 or AMX
+        CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
+        ``compile``: ``torch.compile`` the encoder and decoder (pays after a few calls, see
+        ``bench/RESULTS.md``). ``incremental``: re-decode only the region a hint edit touches.
+        """
+        from .train import bf16_available
+
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.config = model.config
+        self.bf16 = bf16_available(self.device) if bf16 is None else bool(bf16)
+        self.amp_dtype: torch.dtype | None = torch.bfloat16 if self.bf16 else None
+        if bf16 is None and self.device.type == "cuda" and not self.bf16:
+            self.amp_dtype = torch.float16  # pre-Ampere GPUs: fp16 tensor cores
+        self.channels_last = channels_last
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        generator = self.model.generator
+        self._encode_sketch = generator.encode_sketch
+        self._hint_features = generator.hint_features
+        self._decode_hinted = generator.decode_hinted
+        self._encode_style = self.model.style_encoder
+        self.compiled = bool(compile)
+        if compile:
+            self._encode_sketch = torch.compile(generator.encode_sketch, dynamic=True)
+            self._hint_features = torch.compile(generator.hint_features, dynamic=True)
+            self._decode_hinted = torch.compile(generator.decode_hinted, dynamic=True)
+        self.line_overlay = float(line_overlay)
+        self.cache_size = cache_size
+        self.incremental = incremental
+        self.receptive_radius = generator.receptive_radius()
+        self._sketches: OrderedDict[str, PreparedSketch] = OrderedDict()
+        self._styles: OrderedDict[str, StyleCode] = OrderedDict()
+        self._shades: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._last: _LastRender | None = None
+        # references decoded at once are capped by pixels: at 1024 px one at a time bounds the peak
+        # memory; batching more saves little, since the shared part runs once per call anyway
+        self.max_batch_pixels = 4 * 512 * 512
+        # an edit whose region (with its margins) covers more than this share is decoded in full
+        self.max_incremental_share = 0.7
+
+    @classmethod
+    def from_pretrained(
+        cls, weights: str | os.PathLike | None = None, device: str | torch.device | None = None, **kwargs
+    ) -> "Colorizer":
+        """Load shipped weights (``weights=None``), a weights folder, or a ``.safetensors`` file."""
+        return cls(load_model(PRETRAINED_DIR if weights is None else weights), device=device, **kwargs)
+
+    # ------------------------------------------------------------------ cached stages
+    def _autocast(self):
+        dtype = self.amp_dtype or torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None)
+
+    def clear_cache(self) -> None:
+        """Forget cached sketches, style codes and the last render (the next call starts fresh)."""
+        self._sketches.clear()
+        self._styles.clear()
+        self._shades.clear()
+        self._last = None
+
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.to(self.device)
+        return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
+
+    def prepare_sketch(self, sketch: ImageSource, size: int = 512) -> PreparedSketch:
+        """Load, clean and encode a sketch at processing size ``size`` (longer side); cached."""
+        if not isinstance(size, int) or isinstance(size, bool) or not MIN_SIZE <= size <= MAX_SIZE:
+            raise S2PError(f"size must be an integer from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
+        if isinstance(sketch, PreparedSketch):
+            return sketch
+        rgb = load_image(sketch, mode="RGB")
+        key = _digest(rgb, size)
+        if key in self._sketches:
+            self._sketches.move_to_end(key)
+            return self._sketches[key]
+        lines = cleanup_sketch(rgb)
+        small = resize_long_side(lines, size, multiple=self.config.multiple)
+        tensor = torch.from_numpy(255 - small).float().div_(255)[None, None]
+        with torch.inference_mode(), self._autocast():
+            features = self._encode_sketch(self._to_device(tensor))
+        prepared = PreparedSketch(key, lines, lines.shape[:2], tensor, features)
+        self._remember(self._sketches, key, prepared)
+        return prepared
+
+    def encode_styles(self, styles: Sequence[ImageSource] | None) -> StyleCode:
+        """Style codes for the references (one per reference; one "no reference" code if none)."""
+        if not styles:
+            with torch.inference_mode():
+                return self._encode_style.empty(1, torch.zeros((), device=self.device))
+        codes = []
+        pending: dict[int, tuple[str, torch.Tensor]] = {}
+        for i, style in enumerate(styles):
+            if isinstance(style, StyleCode):
+                codes.append(style)
+                continue
+            rgb = load_image(style, mode="RGB")
+            key = _digest(rgb, self.config.style_size)
+            codes.append(self._styles.get(key))
+            if codes[-1] is None:
+                side = self.config.style_size
+                small = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
+                pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
+        if pending:
+            batch = self._to_device(torch.stack([t for _, t in pending.values()]))
+            with torch.inference_mode(), self._autocast():
+                encoded = self._encode_style(batch)
+            for j, (i, (key, _)) in enumerate(pending.items()):
+                code = encoded.select(slice(j, j + 1))
+                codes[i] = code
+                self._remember(self._styles, key, code)
+        return StyleCode.cat(codes)
+
+    def _remember(self, cache: OrderedDict, key: str, value: object) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles else 1):
+            cache.popitem(last=False)
+
+    def hint_map(self, hints: object, prepared: PreparedSketch) -> torch.Tensor:
+        """The (1, 4, h, w) hint map at the processing size."""
+        h, w = prepared.processing_size
+        array = Hints.load(hints).to_map(h, w)
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+
+    def render(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode) -> np.ndarray:
+        """Run the decoder: uint8 (N, h, w, 3) at the processing size.
+
+        When only the hints changed since the previous call (same sketch, same style codes), only
+        the region the edit can affect is decoded again; the result is the same as a full decode.
+        """
+        h, w = prepared.processing_size
+        hint_map = hint_map.detach().to("cpu", torch.float32)
+        if tuple(hint_map.shape[-2:]) != (h, w):
+            raise S2PError(f"hint map is {tuple(hint_map.shape[-2:])}, the sketch is processed at {(h, w)}")
+        observed = self._observed()
+        last = self._last if self.incremental and not observed else None
+        if last is not None and (last.key != prepared.key or last.rgb.shape[1:3] != (h, w) or not _same_styles(last.styles, styles)):
+            last = None
+        window = None
+        if last is not None:
+            box = _changed_box(last.hint_map, hint_map)
+            if box is None:
+                return last.rgb.copy()
+            window = self._edit_window(box, h, w)
+        if last is not None and window is not None:
+            (y0, y1, x0, x1), (ay0, ay1, ax0, ax1) = window
+            patch = self._decode_window(prepared, hint_map, styles, (y0, y1, x0, x1), observed)
+            rgb = last.rgb.copy()
+            rgb[:, ay0:ay1, ax0:ax1] = patch[:, ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
+        else:
+            rgb = self._decode_window(prepared, hint_map, styles, None, observed)
+        if self.incremental and not observed:  # copies: callers may edit their tensors in place
+            kept = StyleCode(styles.vector.clone(), styles.tokens.clone(), styles.present.clone())
+            self._last = _LastRender(prepared.key, kept, hint_map.clone(), rgb)
+        else:
+            self._last = None
+        return rgb.copy() if self._last is not None else rgb
+
+    def _observed(self) -> bool:
+        """True while something watches the decoder (kept attention maps, forward hooks).
+
+        Then every render runs the whole decoder eagerly, and nothing is reused, so that hooks
+        and attention maps see the full image.
+        """
+        from torch.nn.modules import module as nn_module
+
+        generator = self.model.generator
+        if any(m.keep_weights for m in generator.attention_modules()):
+            return True
+        if nn_module._global_forward_hooks or nn_module._global_forward_pre_hooks:
+            return True
+        return any(m._forward_hooks or m._forward_pre_hooks for m in generator.modules())
+
+    def _edit_window(self, box: tuple[int, int, int, int], h: int, w: int):
+        """For a hint edit inside ``box``: the window to decode and the region it gets right.
+
+        The output can change only within ``receptive_radius`` of the edit (the affected region);
+        a window decoded with that margin again around the region computes the region exactly
+        (zero padding and bilinear clamping at the window's edges reach no further). The window
+        is aligned to the generator's down-sampling grid. None: decode the whole image.
+        """
+        r, m = self.receptive_radius, self.config.multiple
+        y0, y1, x0, x1 = box
+        ay0, ay1, ax0, ax1 = max(0, y0 - r), min(h, y1 + r), max(0, x0 - r), min(w, x1 + r)
+        wy0, wx0 = max(0, ay0 - r) // m * m, max(0, ax0 - r) // m * m
+        wy1, wx1 = min(h, -(-(ay1 + r) // m) * m), min(w, -(-(ax1 + r) // m) * m)
+        if (wy1 - wy0) * (wx1 - wx0) > self.max_incremental_share * h * w:
+            return None
+        return (wy0, wy1, wx0, wx1), (ay0, ay1, ax0, ax1)
+
+    def _decode_window(
+        self,
+        prepared: PreparedSketch,
+        hint_map: torch.Tensor,
+        styles: StyleCode,
+        window: tuple[int, int, int, int] | None,
+        eager: bool = False,
+    ) -> np.ndarray:
+        """Decode the whole image, or a window (y0, y1, x0, x1) on the down-sampling grid."""
+        features = prepared.features
+        if window is not None:
+            y0, y1, x0, x1 = window
+            skips = []
+            for level, skip in enumerate(features.skips):
+                s = 2**level
+                skips.append(self._to_device(skip[..., y0 // s : y1 // s, x0 // s : x1 // s]))
+            features = SketchFeatures(skips)
+            hint_map = hint_map[..., y0:y1, x0:x1]
+        h, w = hint_map.shape[-2:]
+        hint_features = self.model.generator.hint_features if eager else self._hint_features
+        decode = self.model.generator.decode_hinted if eager else self._decode_hinted
+        chunk = max(1, self.max_batch_pixels // (h * w))
+        outputs = []
+        with torch.inference_mode(), self._autocast():
+            hinted: HintedFeatures = hint_features(features, self._to_device(hint_map))
+            for start in range(0, len(styles), chunk):
+                rgb = decode(hinted, styles.select(slice(start, start + chunk)))
+                rgb = rgb.float().add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+                outputs.append(rgb.permute(0, 2, 3, 1).cpu())
+        return torch.cat(outputs).numpy() if len(outputs) > 1 else outputs[0].numpy()
+
+    def finish(self, prepared: PreparedSketch, rgb: np.ndarray) -> Image.Image:
+        """Upsample one output to the sketch's original size and lay the sketch lines over it."""
+        height, width = prepared.original_size
+        rgb = np.ascontiguousarray(rgb)
+        if rgb.shape[:2] == (height, width):
+            full = rgb.copy()
+        else:
+            interp = cv2.INTER_CUBIC if height * width > rgb.shape[0] * rgb.shape[1] else cv2.INTER_AREA
+            full = cv2.resize(rgb, (width, height), interpolation=interp)
+        if self.line_overlay > 0:
+            # full * (1 - overlay * (1 - lines)) in one rounded uint8 pass, the shade cached per sketch
+            full = cv2.multiply(full, self._shade(prepared), scale=1.0 / 255.0)
+        return Image.fromarray(full)
+
+    def _shade(self, prepared: PreparedSketch) -> np.ndarray:
+        """uint8 (H, W, 3) line shade at the original size: 255 on paper, darker on the lines."""
+        key = f"{prepared.key}:{self.line_overlay}"
+        if key not in self._shades:
+            lines = prepared.lines
+            if self.line_overlay != 1.0:
+                shade = 255.0 - self.line_overlay * (255.0 - lines.astype(np.float32))
+                lines = np.clip(np.rint(shade), 0, 255).astype(np.uint8)
+            self._remember(self._shades, key, cv2.merge([lines, lines, lines]))
+        else:
+            self._shades.move_to_end(key)
+        return self._shades[key]
+
+    # ------------------------------------------------------------------ the contract
+    def colorize(
+        self,
+        sketch: ImageSource,
+        styles: Sequence[ImageSource] | None = None,
+        hints: object = None,
+        size: int = 512,
+        seed: int = 0,
+    ) -> list[Image.Image]:
+        """Colorize ``sketch`` once per style reference (or once from hints alone).
+
+        ``sketch`` and each style: a path, a PIL image or a uint8 array (HxW or HxWx3 RGB).
+        ``hints``: a ``Hints``, the hints JSON dict, a path to a JSON file, or None. ``size``: the
+        processing resolution of the longer side. ``seed`` seeds torch for reproducibility (the
+        shipped model is deterministic). Returns RGB images at the sketch's original size.
+        """
+        if isinstance(styles, (str, os.PathLike, np.ndarray, Image.Image)):
+            styles = [styles]
+        torch.manual_seed(seed)
+        prepared = self.prepare_sketch(sketch, size)
+        hint_map = self.hint_map(hints, prepared)
+        codes = self.encode_styles(list(styles) if styles else None)
+        return [self.finish(prepared, rgb) for rgb in self.render(prepared, hint_map, codes)]

@@ -1,0 +1,127 @@
+"""Training data: a folder of color illustrations turned into (sketch, hints, reference, target).
+
+Every sample is synthesized on the fly, so an epoch never repeats exactly: a random crop at a
+random scale, one shared color jitter, a sketch from a randomly chosen extractor with line
+augmentation (so real pencil sketches look in-distribution), simulated hints (none for part of
+each batch, as AlacGAN did) and a layout-scrambled reference made from the same illustration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .errors import ImageError, TrainingError
+from .hints import simulate_hints
+from .imageio import load_image
+from .references import ColorJitter, synthesize_reference
+from .sketch import augment_lines, extract_sketch
+from .splits import split_paths
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+@dataclass
+class SynthesisConfig:
+    """Knobs of the training-sample synthesis."""
+
+    size: int = 128  # crop side fed to the generator
+    style_size: int = 128  # reference side fed to the style encoder
+    max_zoom: float = 3.0  # crops span 1..max_zoom times ``size`` source pixels
+    p_jitter: float = 0.8  # probability of a shared hue/saturation jitter
+    p_no_hints: float = 0.5
+    mean_hints: float = 8.0
+    p_no_reference: float = 0.1
+    extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
+
+
+def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
+    """Image files under ``root`` (recursively); with ``holdout`` the validation split is left out."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TrainingError(f"{root}: training data folder not found")
+    files = [p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    if holdout:
+        files, _ = split_paths(files)
+    if not files:
+        raise TrainingError(f"{root}: no training images (.jpg, .png, .webp, .bmp) found")
+    return sorted(files)
+
+
+def to_tensor_image(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 HxWx3 to float (3, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div_(127.5).sub_(1)
+
+
+def to_tensor_sketch(sketch: np.ndarray) -> torch.Tensor:
+    """uint8 HxW line art (dark lines) to float (1, H, W) with lines = 1 and paper = 0."""
+    return torch.from_numpy(255 - sketch).float().div_(255).unsqueeze(0)
+
+
+def synthesize_sketch(rgb: np.ndarray, rng: np.random.Generator, extractors: tuple[str, ...]) -> np.ndarray:
+    """Line art from a color crop with a random extractor and random parameters."""
+    method = extractors[int(rng.integers(len(extractors)))]
+    if method == "xdog":
+        sketch = extract_sketch(rgb, "xdog", sigma=float(rng.uniform(0.45, 0.9)), phi=float(rng.uniform(5, 14)))
+    elif method == "highpass":
+        sketch = extract_sketch(rgb, "highpass", kernel=int(rng.choice([3, 5])), gamma=float(rng.uniform(1.0, 2.0)))
+    else:
+        sketch = extract_sketch(rgb, method)
+    return augment_lines(sketch, rng)
+
+
+class IllustrationDataset(Dataset):
+    """Color illustrations in a folder, each access a freshly synthesized training sample."""
+
+    def __init__(self, root: str | Path, config: SynthesisConfig | None = None, *, seed: int = 0, holdout: bool = True):
+        self.config = config or SynthesisConfig()
+        self.files = list_images(root, holdout=holdout)
+        self._cache: dict[int, np.ndarray] = {}
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def image(self, index: int) -> np.ndarray:
+        if index not in self._cache:
+            try:
+                self._cache[index] = load_image(self.files[index])
+            except ImageError as exc:
+                raise TrainingError(f"training image unusable: {exc}") from None
+        return self._cache[index]
+
+    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        size = self.config.size
+        h, w = image.shape[:2]
+        side = size * float(np.exp(rng.uniform(0.0, np.log(self.config.max_zoom))))
+        side = int(max(min(side, h, w), 8))
+        y = int(rng.integers(0, h - side + 1))
+        x = int(rng.integers(0, w - side + 1))
+        crop = image[y : y + side, x : x + side]
+        interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
+        crop = cv2.resize(crop, (size, size), interpolation=interp)
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        return np.ascontiguousarray(crop)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        rng = self.rng
+        image = self.image(index)
+        jitter = ColorJitter.random(rng, cfg.p_jitter)
+        target = jitter(self._crop(image, rng))
+        sketch = synthesize_sketch(target, rng, cfg.extractors)
+        hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints)
+        reference = synthesize_reference(jitter(image), rng, cfg.style_size)
+        return {
+            "sketch": to_tensor_sketch(sketch),
+            "hints": torch.from_numpy(np.ascontiguousarray(hints.transpose(2, 0, 1))).float(),
+            "reference": to_tensor_image(reference),
+            "has_reference": torch.tensor(float(rng.random() >= cfg.p_no_reference)),
+            "target": to_tensor_image(target),
+        }

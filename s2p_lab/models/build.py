@@ -1,0 +1,122 @@
+"""The one place that turns a config and a safetensors file into networks, and back."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import WeightsError
+from ..weights import atomic_write_bytes, load_tensors, save_tensors
+from .config import ModelConfig
+from .generator import Generator, GeneratorOutput
+from .style_encoder import StyleCode, StyleEncoder
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+class ColorizationModel(nn.Module):
+    """What inference needs: the style encoder and the generator, built from one config."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config.validate()
+        self.style_encoder = StyleEncoder(config)
+        self.generator = Generator(config)
+
+    def forward(self, batch: dict[str, torch.Tensor], want_target_style: bool = False) -> tuple[GeneratorOutput, torch.Tensor | None]:
+        """The training forward: colors with guides, and the target's own style vector if asked.
+
+        Inference goes through ``Colorizer``, which calls the parts separately to cache them.
+        """
+        style = self.style_encoder(batch["reference"])
+        style = StyleCode(style.vector, style.tokens, batch["has_reference"].to(style.vector.dtype))
+        out = self.generator(batch["sketch"], batch["hints"], style, guides=True)
+        target_style = None
+        if want_target_style:
+            with torch.no_grad():
+                size = (self.config.style_size,) * 2
+                small = F.interpolate(batch["target"], size=size, mode="bilinear", align_corners=False)
+                target_style = self.style_encoder(small).vector.detach()
+        return out, target_style
+
+
+def _check_state(model: nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in sorted(set(expected) & set(tensors))
+        if tuple(tensors[k].shape) != tuple(expected[k].shape)
+    ]
+    problems = []
+    if wrong:
+        problems.append(f"{len(wrong)} shape mismatch(es), e.g. {wrong[0]}")
+    if missing:
+        problems.append(f"{len(missing)} missing tensor(s), e.g. {missing[0]}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected tensor(s), e.g. {unexpected[0]}")
+    if problems:
+        raise WeightsError(
+            f"{source}: weights do not match the model config ({'; '.join(problems)}); "
+            "is config.json from another model?"
+        )
+
+
+def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
+    """Find the safetensors file and its config for a directory or a file path."""
+    path = Path(path)
+    if path.is_dir():
+        file = path / WEIGHTS_NAME
+        if not file.exists():
+            found = sorted(path.glob("*.safetensors"))
+            if not found:
+                raise WeightsError(f"{path}: no {WEIGHTS_NAME} (or any .safetensors file) in this folder")
+            file = found[-1]
+    elif path.exists():
+        file = path
+    else:
+        raise WeightsError(f"{path}: weights not found")
+    config_file = file.parent / CONFIG_NAME
+    from ..weights import read_metadata
+
+    meta = read_metadata(file)
+    if "s2p.model_config" in meta:
+        raw = meta["s2p.model_config"]
+    elif config_file.exists():
+        raw = config_file.read_text(encoding="utf-8")
+    else:
+        raise WeightsError(f"{file.name}: no model config (expected {CONFIG_NAME} beside it)")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise WeightsError(f"{file.name}: model config is not valid JSON ({exc})") from None
+    return file, ModelConfig.from_dict(data.get("model", data) if isinstance(data, dict) else data)
+
+
+def load_model(path: str | os.PathLike) -> ColorizationModel:
+    """Build a ``ColorizationModel`` from weights saved by ``save_model`` or a training checkpoint."""
+    file, config = resolve_weights(path)
+    tensors, _ = load_tensors(file)
+    if any(k.startswith("model.") for k in tensors):  # a training checkpoint: take the model part
+        tensors = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    model = ColorizationModel(config)
+    _check_state(model, tensors, file.name)
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model.eval()
+
+
+def save_model(model: ColorizationModel, directory: str | os.PathLike, extra_config: dict | None = None) -> Path:
+    """Write ``model.safetensors`` and ``config.json`` into ``directory`` (both atomically)."""
+    directory = Path(directory)
+    state = {k: v for k, v in model.state_dict().items()}
+    config_text = json.dumps({"model": model.config.to_dict(), **(extra_config or {})}, indent=2)
+    save_tensors(directory / WEIGHTS_NAME, state, {"s2p.model_config": json.dumps(model.config.to_dict())})
+    atomic_write_bytes(directory / CONFIG_NAME, (config_text + "\n").encode())
+    return directory

@@ -1,0 +1,209 @@
+"""Generator: a U-net over the sketch, with hints and style injected, and two guide decoders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import Down, InceptionBlock, ReferenceAttention, Up, activation
+from .config import ModelConfig
+from .style_encoder import StyleCode
+
+
+@dataclass
+class SketchFeatures:
+    """The sketch encoder's output, cached by the colorizer across hint edits and references."""
+
+    skips: list[torch.Tensor]  # full resolution first, bottleneck last
+
+
+@dataclass
+class HintedFeatures:
+    """The sketch features with a hint map applied: what every style decodes from (inference).
+
+    ``bottleneck`` is the mid-level's input; ``skip_terms[i]`` is the skip half of the ``i``-th
+    up-sampling convolution (see ``Up.skip_term``). Both have batch 1 and are shared by a batch
+    of references, so a batch decodes the style-dependent part only.
+    """
+
+    bottleneck: torch.Tensor
+    skip_terms: list[torch.Tensor]
+
+
+@dataclass
+class GeneratorOutput:
+    rgb: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    gray_guide: torch.Tensor | None = None  # (B, 1, H/4, W/4): grayscale from the sketch alone
+    color_guide: torch.Tensor | None = None  # (B, 3, H/4, W/4): colors at the mid-level's exit
+
+
+def pool_hints(hint_map: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Downsample a (B, 4, H, W) hint map to ``size``: mean hint color where hinted, and coverage."""
+    if hint_map.shape[-2:] == size:
+        pooled = hint_map
+    else:
+        pooled = F.adaptive_avg_pool2d(hint_map, size)
+    coverage = pooled[:, 3:4]
+    color = pooled[:, :3] / coverage.clamp_min(1e-4)
+    hinted = (coverage > 1e-4).to(color.dtype)
+    return torch.cat([(color * 2 - 1) * hinted, coverage.clamp(0, 1)], dim=1)
+
+
+class GuideHead(nn.Sequential):
+    """A small decoder from mid-level features to a 1/4-resolution image (Style2Paints V1 guide)."""
+
+    def __init__(self, channels: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(channels, 32, 3, padding=1),
+            activation(),
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(32, out_channels, 3, padding=1),
+            nn.Tanh(),
+        )
+
+
+class Generator(nn.Module):
+    """U-net colorizer.
+
+    The sketch passes through an encoder of its own (``encode_sketch``), which is the expensive
+    part that does not depend on hints or references. ``decode`` adds the hint map at every
+    level through light projections, then runs the mid-level (Inception blocks with FiLM style
+    modulation and attention to the reference tokens) and the decoder. The gray guide reads the
+    mid-level's entry (sketch and hints only), the color guide its exit, as in Style2Paints V1.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.base_channels
+        widths = [c * 2**i for i in range(config.levels + 1)]
+        self.widths = widths
+        self.attention_on = config.style_transfer == "attention"
+        style_dim = config.style_dim
+
+        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), activation())
+        self.encoder = nn.ModuleList([InceptionBlock(c)])
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            self.encoder.append(nn.Sequential(Down(w_in, w_out), InceptionBlock(w_out)))
+        self.hint_proj = nn.ModuleList([nn.Conv2d(4, w, 3, padding=1) for w in widths])
+
+        bottleneck = widths[-1]
+        self.mid = nn.ModuleList([InceptionBlock(bottleneck, style_dim) for _ in range(config.mid_blocks)])
+        self.mid_attention = nn.ModuleList(
+            [ReferenceAttention(bottleneck, config.token_dim, config.attention_heads) for _ in range(config.mid_blocks)]
+            if self.attention_on
+            else []
+        )
+        self.gray_guide = GuideHead(bottleneck, 1) if config.guide_decoders else None
+        self.color_guide = GuideHead(bottleneck, 3) if config.guide_decoders else None
+
+        self.up = nn.ModuleList()
+        self.decoder = nn.ModuleList()
+        for level in reversed(range(config.levels)):
+            self.up.append(Up(widths[level + 1], widths[level], widths[level]))
+            self.decoder.append(InceptionBlock(widths[level], style_dim))
+        # one more attention at the level just above the bottleneck: finer regions, still cheap
+        self.decoder_attention = (
+            ReferenceAttention(widths[-2], config.token_dim, config.attention_heads) if self.attention_on else None
+        )
+        self.to_rgb = nn.Conv2d(c, 3, 3, padding=1)
+
+    def encode_sketch(self, sketch: torch.Tensor) -> SketchFeatures:
+        """Sketch (B, 1, H, W) with lines = 1 and paper = 0; H and W divisible by 2**levels."""
+        x = self.stem(sketch)
+        skips = []
+        for stage in self.encoder:
+            x = stage(x)
+            skips.append(x)
+        return SketchFeatures(skips)
+
+    def decode(
+        self, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode, guides: bool = False
+    ) -> GeneratorOutput:
+        """Colors from cached sketch features, a (B|1, 4, H, W) hint map and a style code.
+
+        Sketch features and hints with batch 1 are shared by every reference in ``style``.
+        """
+        batch = len(style)
+        skips = []
+        for skip, proj in zip(features.skips, self.hint_proj):
+            hints = pool_hints(hint_map, skip.shape[-2:]).to(skip.dtype)
+            hints = proj(hints.contiguous(memory_format=torch.channels_last))
+            skips.append(skip + hints)  # broadcasts a batch of 1 against many
+        skips = [s.expand(batch, -1, -1, -1) if s.shape[0] != batch else s for s in skips]
+
+        vector = style.vector * style.present[:, None].to(style.vector.dtype)
+        x = skips[-1]
+        gray = self.gray_guide(x) if guides and self.gray_guide is not None else None
+        for i, block in enumerate(self.mid):
+            x = block(x, vector)
+            if self.attention_on:
+                x = self.mid_attention[i](x, style.tokens, style.present)
+        color = self.color_guide(x) if guides and self.color_guide is not None else None
+        for i, (up, block) in enumerate(zip(self.up, self.decoder)):
+            x = block(up(x, skips[-2 - i]), vector)
+            if i == 0 and self.decoder_attention is not None:
+                x = self.decoder_attention(x, style.tokens, style.present)
+        rgb = torch.tanh(self.to_rgb(x))
+        return GeneratorOutput(rgb, gray, color)
+
+    # ------------------------------------------------------------------ inference split
+    # ``decode`` above is what training runs. The colorizer takes it in two steps instead, each
+    # with the same arithmetic (eval mode only): ``hint_features`` once per hint map, shared by all
+    # references, then ``decode_hinted`` per batch of references.
+    def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
+        """Everything in ``decode`` that depends on the sketch and the hints but not the style."""
+        skips = []
+        for skip, proj in zip(features.skips, self.hint_proj):
+            hints = pool_hints(hint_map, skip.shape[-2:]).to(skip.dtype)
+            skips.append(skip + proj(hints.contiguous(memory_format=torch.channels_last)))
+        terms = [up.skip_term(skips[-2 - i]) for i, up in enumerate(self.up)]
+        return HintedFeatures(skips[-1], terms)
+
+    def decode_hinted(self, hinted: HintedFeatures, style: StyleCode) -> torch.Tensor:
+        """The colors (B, 3, H, W) in [-1, 1] for a batch of styles, from ``hint_features``."""
+        vector = style.vector * style.present[:, None].to(style.vector.dtype)
+        x = hinted.bottleneck
+        for i, block in enumerate(self.mid):
+            x = block(x, vector)
+            if self.attention_on:
+                x = self.mid_attention[i](x, style.tokens, style.present)
+        if x.shape[0] != len(style):  # a model without FiLM or attention: nothing depends on style yet
+            x = x.expand(len(style), -1, -1, -1)
+        for i, (up, block) in enumerate(zip(self.up, self.decoder)):
+            x = block(up.forward_split(x, hinted.skip_terms[i]), vector)
+            if i == 0 and self.decoder_attention is not None:
+                x = self.decoder_attention(x, style.tokens, style.present)
+        return torch.tanh(self.to_rgb(x))
+
+    def receptive_radius(self) -> int:
+        """Pixels (at the input resolution) beyond which a hint cannot change ``decode``'s output.
+
+        The decoder has no global operation over the image (attention looks at reference tokens
+        only, normalization is per channel in eval mode), so a hint edit changes the output only
+        within this radius of the edited pixels. Counted backwards from an output pixel: 3x3
+        convolutions add 1, dilated ones 2, a bilinear 2x step halves the radius and adds 1, and
+        the pooled hint cells at level ``l`` span ``2**l`` pixels.
+        """
+        radius, worst = 1, 0  # to_rgb
+        for level in range(self.config.levels):
+            radius += 2 + 1  # decoder block (dilated branch), then the up-sampling convolution
+            worst = max(worst, (radius + 2) * 2**level)  # + the hint projection, + one pooled cell
+            radius = radius // 2 + 2  # through the bilinear up-sampling, to the next coarser level
+        radius += 2 * len(self.mid)
+        return max(worst, (radius + 2) * 2**self.config.levels)
+
+    def forward(
+        self, sketch: torch.Tensor, hint_map: torch.Tensor, style: StyleCode, guides: bool = False
+    ) -> GeneratorOutput:
+        return self.decode(self.encode_sketch(sketch), hint_map, style, guides)
+
+    def attention_modules(self) -> list[ReferenceAttention]:
+        """Attention layers from coarse to fine (empty for the global-vector design)."""
+        mods = list(self.mid_attention)
+        if self.decoder_attention is not None:
+            mods.append(self.decoder_attention)
+        return mods

@@ -1,0 +1,88 @@
+"""Training references made from the target itself, and the color jitter shared by both.
+
+The generator must learn to *transfer* color, not to copy layout or to recall a dataset's usual
+colors. So the reference is another crop of the same illustration, warped and cut into shuffled
+patches (its layout tells nothing about the target's), and one random hue rotation and
+saturation scale is applied to target and reference alike (the right colors exist only in the
+reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ColorJitter:
+    """A hue rotation (OpenCV hue units, 0..179) and a saturation scale, applied identically."""
+
+    hue_shift: int = 0
+    saturation: float = 1.0
+
+    @staticmethod
+    def random(rng: np.random.Generator, p: float = 0.8) -> "ColorJitter":
+        if rng.random() >= p:
+            return ColorJitter()
+        return ColorJitter(int(rng.integers(0, 180)), float(rng.uniform(0.7, 1.3)))
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        if self.hue_shift == 0 and self.saturation == 1.0:
+            return rgb
+        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+        hue = (hsv[..., 0].astype(np.int16) + self.hue_shift) % 180
+        hsv[..., 0] = hue.astype(np.uint8)
+        hsv[..., 1] = np.clip(hsv[..., 1].astype(np.float32) * self.saturation, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def shuffle_patches(image: np.ndarray, grid: int, rng: np.random.Generator) -> np.ndarray:
+    """Cut a square image into grid x grid patches and put them back in random order."""
+    size = image.shape[0] // grid * grid
+    image = image[:size, :size]
+    step = size // grid
+    patches = [image[r : r + step, c : c + step] for r in range(0, size, step) for c in range(0, size, step)]
+    order = rng.permutation(len(patches))
+    rows = [np.concatenate([patches[order[r * grid + c]] for c in range(grid)], axis=1) for r in range(grid)]
+    return np.concatenate(rows, axis=0)
+
+
+def random_warp(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A random rotation, scale, shear and perspective, reflecting at the borders."""
+    h, w = image.shape[:2]
+    jitter = 0.18 * strength * min(h, w)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + rng.uniform(-jitter, jitter, size=(4, 2)).astype(np.float32)
+    perspective = cv2.getPerspectiveTransform(src, dst)
+    angle = rng.uniform(-30, 30) * strength
+    scale = rng.uniform(0.85, 1.2)
+    rotation = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), [0, 0, 1]])
+    return cv2.warpPerspective(image, rotation @ perspective, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+
+
+def synthesize_reference(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    size: int = 128,
+    *,
+    p_shuffle: float = 0.7,
+    p_warp: float = 0.9,
+) -> np.ndarray:
+    """A size x size style reference from a color image (uint8 RGB) whose layout is scrambled."""
+    h, w = image.shape[:2]
+    ch = int(h * rng.uniform(0.55, 1.0))
+    cw = int(w * rng.uniform(0.55, 1.0))
+    y = int(rng.integers(0, h - ch + 1))
+    x = int(rng.integers(0, w - cw + 1))
+    crop = cv2.resize(image[y : y + ch, x : x + cw], (size, size), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    if rng.random() < p_warp:
+        crop = random_warp(np.ascontiguousarray(crop), rng)
+    if rng.random() < p_shuffle:
+        crop = shuffle_patches(crop, int(rng.choice([2, 4, 4, 8])), rng)
+        if crop.shape[0] != size:
+            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop)

@@ -1,0 +1,93 @@
+"""The Colorizer contract: inputs of every accepted kind, one output per reference, caching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from s2p_lab import Colorizer, Hints
+from s2p_lab.errors import HintsError, ImageError, S2PError
+
+
+@pytest.fixture(scope="module")
+def colorizer() -> Colorizer:
+    return Colorizer.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def sketch_path(sample_dir: Path) -> Path:
+    return sorted((sample_dir / "sketches").glob("*.png"))[0]
+
+
+@pytest.fixture(scope="module")
+def style_paths(sample_dir: Path) -> list[Path]:
+    return sorted((sample_dir / "styles").glob("*.png"))
+
+
+def test_one_and_three_references(colorizer: Colorizer, sketch_path: Path, style_paths: list[Path]) -> None:
+    sketch = Image.open(sketch_path)
+    one = colorizer.colorize(sketch_path, styles=[style_paths[0]], size=128)
+    three = colorizer.colorize(sketch_path, styles=style_paths[:3], size=128)
+    assert len(one) == 1 and len(three) == 3
+    for image in one + three:
+        assert image.mode == "RGB" and image.size == sketch.size
+    arrays = [np.asarray(im, dtype=np.float32) for im in three]
+    assert np.abs(arrays[0] - arrays[1]).mean() > 1.0, "different references give different colors"
+    # batched call equals the single call for the same reference
+    assert np.abs(np.asarray(one[0], np.float32) - arrays[0]).mean() < 1.0
+
+
+def test_hints_only_and_nothing(colorizer: Colorizer, sketch_path: Path) -> None:
+    hints = {"points": [{"x": 0.5, "y": 0.5, "rgb": [230, 40, 60], "radius": 0.05}]}
+    hinted = colorizer.colorize(sketch_path, styles=None, hints=hints, size=128)
+    plain = colorizer.colorize(sketch_path, styles=[], size=128)
+    assert len(hinted) == 1 and len(plain) == 1
+    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(plain[0])), "hints change the result"
+
+
+def test_accepts_arrays_pil_and_hint_kinds(colorizer: Colorizer, sketch_path: Path, style_paths: list[Path], tmp_path: Path) -> None:
+    gray = np.asarray(Image.open(sketch_path).convert("L"))
+    style = np.asarray(Image.open(style_paths[1]).convert("RGB"))
+    h, w = gray.shape
+    color = np.zeros((h, w, 3), np.uint8); color[:] = (20, 200, 40)
+    mask = np.zeros((h, w), np.uint8); mask[h // 3 : h // 3 + 8, w // 3 : w // 3 + 8] = 1
+    hints_file = tmp_path / "h.json"
+    Hints.from_dict({"points": [{"x": 0.3, "y": 0.3, "rgb": [20, 200, 40]}]}).save(hints_file)
+    for hints in (Hints.from_arrays(color, mask), hints_file, str(hints_file), None):
+        out = colorizer.colorize(gray, styles=[Image.fromarray(style)], hints=hints, size=96)
+        assert out[0].size == (w, h)
+
+
+def test_hint_edit_reuses_cached_encodings(colorizer: Colorizer, sketch_path: Path, style_paths: list[Path]) -> None:
+    colorizer.colorize(sketch_path, styles=style_paths[:2], size=128)
+    prepared = colorizer.prepare_sketch(sketch_path, 128)
+    assert colorizer.prepare_sketch(sketch_path, 128) is prepared
+    codes = colorizer.encode_styles(style_paths[:2])
+    again = colorizer.encode_styles(style_paths[:2])
+    np.testing.assert_array_equal(codes.vector.float().numpy(), again.vector.float().numpy())
+
+
+def test_bad_inputs_raise_typed_errors(colorizer: Colorizer, sketch_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(ImageError):
+        colorizer.colorize(tmp_path / "missing.png")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageError):
+        colorizer.colorize(sketch_path, styles=[empty], size=64)
+    with pytest.raises(HintsError, match="rgb"):
+        colorizer.colorize(sketch_path, hints={"points": [{"x": 0.1, "y": 0.1, "rgb": [300, 0, 0]}]}, size=64)
+    with pytest.raises(S2PError, match="size"):
+        colorizer.colorize(sketch_path, size=5)
+
+
+def test_real_sketch_with_three_real_references(colorizer: Colorizer, shared_data: Path) -> None:
+    sketch = sorted((shared_data / "sketches").glob("*.png"))[0]
+    styles = sorted((shared_data / "styles").glob("*.jpg"))[:3]
+    images = colorizer.colorize(sketch, styles=styles, size=256)
+    size = Image.open(sketch).size
+    assert [im.size for im in images] == [size] * 3
+    means = [np.asarray(im, np.float32).reshape(-1, 3).mean(0) for im in images]
+    assert max(np.abs(means[0] - means[1]).max(), np.abs(means[0] - means[2]).max()) > 2.0
