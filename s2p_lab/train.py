@@ -219,8 +219,9 @@ class Trainer:
             self.disc.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("disc.")})
             _restore_optimizer("opt_g", self.opt_g, tensors, meta["s2p.opt_g_groups"])
             _restore_optimizer("opt_d", self.opt_d, tensors, meta["s2p.opt_d_groups"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise CheckpointError(f"{path.name}: checkpoint does not fit this model ({str(exc).splitlines()[0]})") from None
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(f"{path.name}: checkpoint does not fit this model ({reason})") from None
         self.step, self.seconds = step, seconds
 
     def resume(self) -> Path | None:
@@ -307,9 +308,9 @@ class Trainer:
     def _stopped(self, reason: str) -> TrainingError:
         kept = list_checkpoints(self.out)
         if kept:
-            where = f"the last good checkpoint {kept[0]} is kept: resume with a lower --lr"
+            where = f"The last good checkpoint {kept[0]} is kept: resume with a lower --lr"
         else:
-            where = f"no checkpoint was written yet in {self.out}: start again with a lower --lr"
+            where = f"No checkpoint was written yet in {self.out}: start again with a lower --lr"
         return TrainingError(f"step {self.step}: {reason}; stopped. {where}")
 
     # ------------------------------------------------------------------ loop
