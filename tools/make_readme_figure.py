@@ -33,10 +33,14 @@ def main() -> None:
     parser.add_argument("--styles", type=int, default=4)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--names", nargs="*", help="style file stems to use instead of the first --styles")
+    parser.add_argument("--hints", default=None, help="hints JSON for every variant")
     args = parser.parse_args()
     styles = sorted((ROOT / "sample_data/styles").glob("*.png"))[: args.styles]
+    if args.names:
+        styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in args.names]
     colorizer = Colorizer.from_pretrained(args.weights)
-    outputs = colorizer.colorize(args.sketch, styles=styles, size=args.size)
+    outputs = colorizer.colorize(args.sketch, styles=styles, hints=args.hints, size=args.size)
     side, label = 256, 18
     sheet = Image.new("RGB", (side * (len(styles) + 1), 2 * side + 2 * label), "white")
     draw = ImageDraw.Draw(sheet)
