@@ -41,3 +41,20 @@ try:  # hypothesis keeps no example database between runs: tests leave nothing b
     settings.load_profile("s2p")
 except ImportError:  # pragma: no cover
     pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home_caches(tmp_path_factory: pytest.TempPathFactory):
+    """Caches that libraries (and `s2p eval`) write under ~/.cache go to the test's temp dir."""
+    import os
+
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "MPLCONFIGDIR")}
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    os.environ["MPLCONFIGDIR"] = str(cache / "matplotlib")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
