@@ -122,12 +122,17 @@ class Colorizer:
         line_overlay: float = 1.0,
         cache_size: int = 8,
         incremental: bool = True,
+        backend: str = "torch",
     ) -> None:
         """``bf16``: None picks bf16 autocast where the hardware runs it fast (AVX-512 BF16 or AMX
         CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
-        ``compile``: ``torch.compile`` the encoder and decoder (pays after a few calls, see
-        ``bench/RESULTS.md``). ``incremental``: re-decode only the region a hint edit touches.
+        ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
+        little gain on a CPU). ``incremental``: re-decode only the region a hint edit touches.
+        ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (faster than
+        PyTorch float32 on CPUs without bf16; needs ``onnx`` and ``onnxruntime``).
         """
+        if backend not in ("torch", "onnxruntime"):
+            raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
         from .train import bf16_available
 
         self.device = resolve_device(device)
@@ -145,7 +150,17 @@ class Colorizer:
         self._hint_features = generator.hint_features
         self._decode_hinted = generator.decode_hinted
         self._encode_style = self.model.style_encoder
+        self.backend = backend
         self.compiled = bool(compile)
+        if backend == "onnxruntime":
+            if self.device.type != "cpu" or compile:
+                raise S2PError("the onnxruntime backend runs on the CPU, without compile=True")
+            from .onnx_export import OnnxGenerator
+
+            runtime = OnnxGenerator(self.model)
+            self.bf16, self.amp_dtype, self.channels_last = False, None, False
+            self._encode_sketch, self._hint_features, self._decode_hinted = (
+                runtime.encode_sketch, runtime.hint_features, runtime.decode_hinted)
         if compile:
             self._encode_sketch = torch.compile(generator.encode_sketch, dynamic=True)
             self._hint_features = torch.compile(generator.hint_features, dynamic=True)
@@ -158,9 +173,11 @@ class Colorizer:
         self._styles: OrderedDict[str, StyleCode] = OrderedDict()
         self._shades: OrderedDict[str, np.ndarray] = OrderedDict()
         self._last: _LastRender | None = None
-        # references decoded at once are capped by pixels: at 1024 px one at a time bounds the peak
-        # memory; batching more saves little, since the shared part runs once per call anyway
-        self.max_batch_pixels = 4 * 512 * 512
+        # References decoded at once, capped by pixels. The part shared by all references runs once
+        # per call anyway; on a CPU one reference at a time from 256 px up is faster (its
+        # activations stay in cache: 2.9 s vs 4.3 s for four at 512 px) and bounds peak memory,
+        # while a GPU wants large batches.
+        self.max_batch_pixels = 8 * 512 * 512 if self.device.type == "cuda" else 128 * 128 * 4
         # an edit whose region (with its margins) covers more than this share is decoded in full
         self.max_incremental_share = 0.7
 
@@ -201,8 +218,9 @@ class Colorizer:
         lines = cleanup_sketch(rgb)
         small = resize_long_side(lines, size, multiple=self.config.multiple)
         tensor = torch.from_numpy(255 - small).float().div_(255)[None, None]
+        encode = self.model.generator.encode_sketch if self._observed() else self._encode_sketch
         with torch.inference_mode(), self._autocast():
-            features = self._encode_sketch(self._to_device(tensor))
+            features = encode(self._to_device(tensor))
         prepared = PreparedSketch(key, lines, lines.shape[:2], tensor, features)
         self._remember(self._sketches, key, prepared)
         return prepared

@@ -40,10 +40,16 @@ class GeneratorOutput:
     color_guide: torch.Tensor | None = None  # (B, 3, H/4, W/4): colors at the mid-level's exit
 
 
-def pool_hints(hint_map: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Downsample a (B, 4, H, W) hint map to ``size``: mean hint color where hinted, and coverage."""
+def pool_hints(hint_map: torch.Tensor, size: tuple[int, int], factor: int | None = None) -> torch.Tensor:
+    """Downsample a (B, 4, H, W) hint map to ``size``: mean hint color where hinted, and coverage.
+
+    ``factor``: the map is known to be exactly ``factor`` times ``size``; the same mean is then
+    taken with a plain average pool (which ``torch.compile`` handles with dynamic shapes).
+    """
     if hint_map.shape[-2:] == size:
         pooled = hint_map
+    elif factor is not None:
+        pooled = F.avg_pool2d(hint_map, factor)
     else:
         pooled = F.adaptive_avg_pool2d(hint_map, size)
     coverage = pooled[:, 3:4]
@@ -157,8 +163,8 @@ class Generator(nn.Module):
     def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
         """Everything in ``decode`` that depends on the sketch and the hints but not the style."""
         skips = []
-        for skip, proj in zip(features.skips, self.hint_proj):
-            hints = pool_hints(hint_map, skip.shape[-2:]).to(skip.dtype)
+        for level, (skip, proj) in enumerate(zip(features.skips, self.hint_proj)):
+            hints = pool_hints(hint_map, skip.shape[-2:], 2**level).to(skip.dtype)
             skips.append(skip + proj(hints.contiguous(memory_format=torch.channels_last)))
         terms = [up.skip_term(skips[-2 - i]) for i, up in enumerate(self.up)]
         return HintedFeatures(skips[-1], terms)

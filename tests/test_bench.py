@@ -1,0 +1,310 @@
+"""Performance paths, by behavior only (never timings).
+
+``s2p bench --quick`` runs and writes the expected JSON; the inference fast paths (normalization
+folded into convolutions and FiLM, the style-shared decoder split, incremental hint edits, bf16)
+compute what the plain training-time code computes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from s2p_lab import Colorizer
+from s2p_lab.models import ColorizationModel, ModelConfig, SketchFeatures
+from s2p_lab.models import blocks
+from s2p_lab.models.style_encoder import StyleCode
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ the training-time code, verbatim
+def _reference_inception_forward(self, x, style=None):
+    h = self.norm(x)
+    if self.film is not None and style is not None:
+        h = self.film(h, style)
+    h = self.act(h)
+    h = torch.cat([self.branch1(h), self.branch3(h), self.branch_dilated(h)], dim=1)
+    return x + self.fuse(self.act(h))
+
+
+def _reference_down_forward(self, x):
+    for module in self:
+        x = module(x)
+    return x
+
+
+@pytest.fixture()
+def reference_code(monkeypatch):
+    """Within ``with reference_code():`` the blocks run the plain code that training runs."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def use():
+        with monkeypatch.context() as m:
+            m.setattr(blocks.InceptionBlock, "forward", _reference_inception_forward)
+            m.setattr(blocks.Down, "forward", _reference_down_forward)
+            yield
+
+    return use
+
+
+def _randomized(config: ModelConfig, seed: int = 0) -> ColorizationModel:
+    """A model whose zero-initialized layers and normalization statistics are random too."""
+    torch.manual_seed(seed)
+    model = ColorizationModel(config)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "fuse" in name or "film" in name or name.endswith("out.weight") or name.endswith("out.bias"):
+                p.normal_(0, 0.1)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+    return model.eval()
+
+
+def _inputs(config: ModelConfig, size: int = 64, batch: int = 1):
+    g = torch.Generator().manual_seed(1)
+    sketch = (torch.rand(1, 1, size, size, generator=g) > 0.85).float()
+    hints = torch.zeros(1, 4, size, size)
+    hints[:, :, 10:16, 20:26] = torch.tensor([0.8, 0.2, 0.1, 1.0])[None, :, None, None]
+    hints[:, :, 40:43, 5:9] = torch.tensor([0.1, 0.3, 0.9, 1.0])[None, :, None, None]
+    reference = torch.rand(batch, 3, config.style_size, config.style_size, generator=g) * 2 - 1
+    return sketch, hints, reference
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-5) -> None:
+    err = (a.float() - b.float()).abs().max().item()
+    assert err <= tol * max(1.0, b.abs().max().item()), f"max abs difference {err:.3g}"
+
+
+# ------------------------------------------------------------------ the bench command
+def test_quick_bench_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, "-m", "s2p_lab.cli", "bench", "--quick", "--threads", "1", "--no-progress", "--json", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert {"command", "settings", "machine", "background", "sizes", "training", "targets"} <= set(result)
+    entry = result["sizes"]["64"]
+    assert entry["peaks"]["bf16_gflops"] > 0 and entry["peaks"]["fp32_gflops"] > 0
+    scenarios = {"one", "nine_batched", "nine_single", "nine_single_cached", "hint_edit", "hint_edit_wide"}
+    assert set(entry["latency_ms"]) == scenarios
+    assert set(entry["gflop"]) == scenarios and set(entry["floor_ms"]) == scenarios
+    assert all(v > 0 for v in entry["latency_ms"].values())
+    assert entry["gflop"]["nine_batched"] < entry["gflop"]["nine_single"], "nine references share the sketch encoding"
+    assert {"nine_vs_nine_single", "hint_edit_vs_one"} <= set(entry["ratios"])
+    assert {"loaded", "one", "one_and_edit", "nine", "bench_process"} <= set(entry["memory_mb"])
+    assert entry["memory_mb"]["one"] >= entry["memory_mb"]["loaded"] > 0
+    assert {"prepare_sketch", "encode_styles", "render", "finish"} <= set(entry["stages_ms"])
+    assert entry["ratio_to_floor"]["one"] > 0
+    train = result["training"]["32"]
+    assert train["generator"]["images_per_s"] > 0 and train["gan"]["gflop_per_step"] > train["generator"]["gflop_per_step"]
+    assert set(result["targets"]) == {
+        "one_512_vs_floor", "nine_vs_nine_single_512", "hint_edit_vs_one_512", "peak_rss_1024_mb", "train_256_vs_bf16_peak"
+    }
+    assert "size" in done.stdout and "GFLOP" in done.stdout, "a table is printed"
+
+
+def test_bench_rejects_bad_sizes() -> None:
+    done = subprocess.run([sys.executable, "-m", "s2p_lab.cli", "bench", "--sizes", "20"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "sizes" in done.stderr
+
+
+# ------------------------------------------------------------------ numerics of the fast paths
+def test_fast_paths_match_training_code_in_fp32(tiny_config: ModelConfig, reference_code) -> None:
+    model = _randomized(tiny_config)
+    gen = model.generator
+    sketch, hints, reference = _inputs(tiny_config, batch=3)
+    with torch.no_grad():
+        with reference_code():
+            style_ref = model.style_encoder(reference)
+            feats_ref = gen.encode_sketch(sketch)
+            out_ref = gen.decode(feats_ref, hints, style_ref).rgb
+            single_ref = gen.decode(feats_ref, hints, style_ref.select(slice(1, 2))).rgb
+        style = model.style_encoder(reference)
+        feats = gen.encode_sketch(sketch)
+        _close(style.vector, style_ref.vector)
+        _close(style.tokens, style_ref.tokens)
+        for a, b in zip(feats.skips, feats_ref.skips):
+            _close(a, b)
+        _close(gen.decode(feats, hints, style).rgb, out_ref)  # the training-time API, eval mode
+        hinted = gen.hint_features(feats, hints)  # the colorizer's split: shared part once, batch of styles
+        _close(gen.decode_hinted(hinted, style), out_ref)
+        _close(gen.decode_hinted(hinted, style.select(slice(1, 2))), single_ref)
+
+
+def test_training_mode_is_the_training_code_exactly(tiny_config: ModelConfig, reference_code) -> None:
+    model = _randomized(tiny_config).train()
+    sketch, hints, reference = _inputs(tiny_config, batch=2)
+    batch = {"sketch": sketch.expand(2, -1, -1, -1), "hints": hints.expand(2, -1, -1, -1), "reference": reference,
+             "has_reference": torch.ones(2), "target": torch.zeros(2, 3, 64, 64)}
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(0)
+    with reference_code():
+        expected, _ = model(batch)
+    model.load_state_dict(state)  # the batch-norm statistics moved: start from the same ones
+    torch.manual_seed(0)
+    got, _ = model(batch)
+    for a, b in ((got.rgb, expected.rgb), (got.gray_guide, expected.gray_guide), (got.color_guide, expected.color_guide)):
+        assert torch.equal(a, b)
+
+
+def test_receptive_radius_bounds_a_hint_edit(tiny_config: ModelConfig) -> None:
+    model = _randomized(tiny_config)
+    gen = model.generator
+    size = 256
+    sketch, hints, reference = _inputs(tiny_config, size=size)
+    edited = hints.clone()
+    edited[:, :, 120:124, 130:134] = torch.tensor([0.2, 0.9, 0.2, 1.0])[None, :, None, None]
+    with torch.no_grad():
+        feats, style = gen.encode_sketch(sketch), model.style_encoder(reference)
+        diff = (gen.decode(feats, edited, style).rgb - gen.decode(feats, hints, style).rgb).abs().amax(dim=(0, 1))
+    ys, xs = torch.nonzero(diff > 0, as_tuple=True)
+    r = gen.receptive_radius()
+    assert len(ys) > 0
+    assert ys.min() >= 120 - r and ys.max() < 124 + r and xs.min() >= 130 - r and xs.max() < 134 + r
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16: bool) -> None:
+    model = _randomized(tiny_config)
+    rng = np.random.default_rng(0)
+    sketch = np.where(rng.random((512, 512)) > 0.9, 0, 255).astype(np.uint8)
+    styles = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)]
+    before = {"points": [{"x": 0.2, "y": 0.2, "rgb": [200, 20, 20], "radius": 0.01}]}
+    after = {"points": before["points"] + [{"x": 0.8, "y": 0.75, "rgb": [20, 20, 200], "radius": 0.01}]}
+    incremental = Colorizer(model, bf16=bf16)
+    full = Colorizer(model, bf16=bf16, incremental=False)
+    windows = []
+    decode = incremental._decode_window
+    incremental._decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
+    incremental.colorize(sketch, styles, hints=before, size=512)
+    got = incremental.colorize(sketch, styles, hints=after, size=512)
+    want = full.colorize(sketch, styles, hints=after, size=512)
+    assert windows[0] is None and windows[1] is not None, "the edit was decoded in a window"
+    for a, b in zip(got, want):
+        assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+    again = incremental.colorize(sketch, styles, hints=after, size=512)  # nothing changed: cached
+    assert len(windows) == 2 and all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(again, got))
+
+
+def test_hooks_and_attention_maps_see_the_full_render(tiny_config: ModelConfig) -> None:
+    model = _randomized(tiny_config)
+    colorizer = Colorizer(model, bf16=False)
+    rng = np.random.default_rng(1)
+    sketch = np.where(rng.random((128, 128)) > 0.9, 0, 255).astype(np.uint8)
+    prepared = colorizer.prepare_sketch(sketch, 128)
+    codes = colorizer.encode_styles([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)])
+    hint_map = colorizer.hint_map(None, prepared)
+    plain = colorizer.render(prepared, hint_map, codes)
+    modules = model.generator.attention_modules()
+    handles = [m.register_forward_hook(lambda _m, inputs, _out: inputs[0]) for m in modules]
+    try:
+        off = colorizer.render(prepared, hint_map, codes)  # same inputs, but the hooks change the result
+    finally:
+        for h in handles:
+            h.remove()
+    assert not np.array_equal(plain, off)
+    for m in modules:
+        m.keep_weights = True
+    try:
+        colorizer.render(prepared, hint_map, codes)
+        assert all(m.last_weights is not None for m in modules)
+        assert modules[-1].last_weights.shape[1:3] == (32, 32)
+    finally:
+        for m in modules:
+            m.keep_weights, m.last_weights = False, None
+
+
+def test_bf16_agrees_with_fp32() -> None:
+    fp32 = Colorizer.from_pretrained(bf16=False)
+    bf16 = Colorizer(fp32.model, bf16=True)
+    rng = np.random.default_rng(2)
+    sketch = np.full((192, 160), 255, np.uint8)
+    for _ in range(30):
+        y, x = rng.integers(0, 150, 2)
+        sketch[y : y + 30, x : x + 2] = 0
+        sketch[y : y + 2, x : x + 30] = 0
+    styles = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), np.full((64, 64, 3), (200, 80, 40), np.uint8)]
+    hints = {"points": [{"x": 0.5, "y": 0.5, "rgb": [30, 200, 60], "radius": 0.05}]}
+    for a, b in zip(bf16.colorize(sketch, styles, hints=hints, size=192), fp32.colorize(sketch, styles, hints=hints, size=192)):
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-2
+        assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99.9) <= 6, "no visible change"
+    # the decoder's float output, before rounding to 8 bits
+    prepared32, prepared16 = fp32.prepare_sketch(sketch, 192), bf16.prepare_sketch(sketch, 192)
+    codes32, codes16 = fp32.encode_styles(styles), bf16.encode_styles(styles)
+    hint_map = fp32.hint_map(hints, prepared32)
+    with torch.inference_mode():
+        want = fp32.model.generator.decode_hinted(fp32.model.generator.hint_features(prepared32.features, hint_map), codes32)
+        with bf16._autocast():
+            got = bf16.model.generator.decode_hinted(bf16.model.generator.hint_features(prepared16.features, hint_map), codes16)
+    assert ((got.float() - want).norm() / want.norm()).item() < 1e-2
+
+
+def test_finish_matches_the_float_overlay() -> None:
+    model = ColorizationModel(ModelConfig(base_channels=8, style_channels=8, style_dim=16, style_size=32, token_dim=16,
+                                          attention_heads=2)).eval()
+    rng = np.random.default_rng(3)
+    for overlay in (1.0, 0.6):
+        colorizer = Colorizer(model, bf16=False, line_overlay=overlay)
+        lines = rng.integers(0, 256, (90, 70), dtype=np.uint8)
+        prepared = colorizer.prepare_sketch(np.stack([lines] * 3, -1), 64)
+        rgb = rng.integers(0, 256, (*prepared.processing_size, 3), dtype=np.uint8)
+        got = np.asarray(colorizer.finish(prepared, rgb), np.int16)
+        import cv2
+
+        full = cv2.resize(rgb, (70, 90), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        shade = 1.0 - overlay * (1.0 - prepared.lines.astype(np.float32)[..., None] / 255.0)
+        want = np.clip(full * shade, 0, 255).round().astype(np.int16)
+        assert np.abs(got - want).max() <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("S2P_TEST_COMPILE"), reason="torch.compile takes minutes on a small CPU: set S2P_TEST_COMPILE=1")
+def test_compiled_agrees_with_eager(tiny_config: ModelConfig) -> None:
+    model = _randomized(tiny_config)
+    rng = np.random.default_rng(4)
+    sketch = np.where(rng.random((96, 96)) > 0.9, 0, 255).astype(np.uint8)
+    style = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    eager = Colorizer(model, bf16=False).colorize(sketch, [style], size=96)[0]
+    compiled = Colorizer(model, bf16=False, compile=True).colorize(sketch, [style], size=96)[0]
+    assert np.abs(np.asarray(eager, np.int16) - np.asarray(compiled, np.int16)).max() <= 1
+
+
+def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from s2p_lab.onnx_export import export_onnx
+
+    model = _randomized(tiny_config)
+    rng = np.random.default_rng(5)
+    sketch = np.where(rng.random((200, 136)) > 0.9, 0, 255).astype(np.uint8)
+    styles = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)]
+    hints = {"points": [{"x": 0.3, "y": 0.6, "rgb": [200, 40, 40], "radius": 0.05}]}
+    runtime = Colorizer(model, backend="onnxruntime")
+    torch_fp32 = Colorizer(model, bf16=False)
+    for size in (128, 200):  # the graphs take any multiple of 8: dynamic height and width
+        for a, b in zip(runtime.colorize(sketch, styles, hints=hints, size=size), torch_fp32.colorize(sketch, styles, hints=hints, size=size)):
+            assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+    prepared = torch_fp32.prepare_sketch(sketch, 128)
+    codes = torch_fp32.encode_styles(styles)
+    hint_map = torch_fp32.hint_map(hints, prepared)
+    with torch.inference_mode():
+        want = model.generator.decode_hinted(model.generator.hint_features(prepared.features, hint_map), codes)
+        ours = runtime._decode_hinted(runtime._hint_features(runtime._encode_sketch(prepared.tensor), hint_map), codes)
+    _close(ours, want, 1e-4)
+    paths = export_onnx(model, tmp_path)
+    assert sorted(p.name for p in paths.values()) == ["decode.onnx", "encode_sketch.onnx", "hint_features.onnx"]
