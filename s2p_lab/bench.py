@@ -22,8 +22,12 @@ Per processing size, in a fresh subprocess (so that peak memory does not mix bet
   (``getrusage`` maxrss) of a process that loads the model and colorizes once, and of the one
   that ran everything above (nine references included).
 
-Training: real ``Trainer.train_step`` calls on a small image folder (generator only, and with
-the GAN terms on), images/s and the achieved rate against the bf16 matmul peak. ``--ddp``: the
+Training, one fresh process per size: real ``Trainer.train_step`` calls on a small image folder,
+images/s and the achieved rate against the bf16 matmul peak, with the minor page faults and
+kernel time per step: first the generator-only step with glibc's default heap
+(``generator_heap_returned``: big blocks are unmapped on free and faulted in again), then, as the
+trainer runs by default (``s2p_lab.heap.keep_heap``), the generator-only step (``generator``)
+and the step with the GAN terms on (``gan``). ``--ddp``: the
 same trainer as one process and as two under ``torchrun`` (gloo), images/s of each.
 
 Timings are medians over ``--repeats``; the variants of one repeat run interleaved, so that
@@ -86,8 +90,8 @@ TARGETS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``s2p bench``."""
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="PX",
-                        help=f"processing sizes (default {' '.join(map(str, DEFAULT_SIZES))}; --quick: 64)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=None, metavar="PX",
+                        help=f"processing sizes (default {' '.join(map(str, DEFAULT_SIZES))}; --quick: 64; none: skip)")
     parser.add_argument("--json", dest="json_out", default=None, metavar="OUT.json", help="write all results here")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: checks that the bench runs")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per figure (default 5; --quick: 1)")
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from .errors import S2PError
 
     quick = bool(args.quick)
-    sizes = args.sizes or (QUICK_SIZES if quick else DEFAULT_SIZES)
+    sizes = args.sizes if args.sizes is not None else (QUICK_SIZES if quick else DEFAULT_SIZES)
     train_sizes = args.train_sizes if args.train_sizes is not None else (QUICK_TRAIN_SIZES if quick else DEFAULT_TRAIN_SIZES)
     repeats = args.repeats or (1 if quick else 5)
     batch = args.train_batch or (2 if quick else 16)
@@ -162,9 +166,14 @@ def run(args: argparse.Namespace) -> int:
                     out = _child(work, {**spec, "mode": "memory", "size": int(value), "images": images})
                     entry = result.setdefault("sizes", {}).setdefault(value, {})
                     entry.setdefault("memory_mb", {}).update(out)
-                elif kind == "training":
-                    result["training"] = _child(work, {**spec, "mode": "train", "train_sizes": train_sizes,
-                                                       "batch": batch, "images": images})
+                elif kind == "training":  # one process per size: the kept heap cannot be undone
+                    training = result.setdefault("training", {})
+                    for train_size in train_sizes:
+                        out = _child(work, {**spec, "mode": "train", "train_sizes": [train_size], "batch": batch,
+                                            "images": images})
+                        peaks = out.pop("peaks")
+                        training.update(out)
+                        training.setdefault("peaks_per_size", {})[str(train_size)] = peaks
                 elif kind == "ddp":
                     result["ddp"] = _ddp(work, images, spec, batch, quick)
             except _ChildError as exc:
@@ -188,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
     out = []
-    if args.sizes:
+    if args.sizes is not None:
         out += ["--sizes", *map(str, args.sizes)]
     if args.quick:
         out.append("--quick")
@@ -634,6 +643,8 @@ def _measure_compiled(spec: dict, sketch: str, styles: list[str], size: int, rep
     saved = eager_one - statistics.median(times["one"])
     compile_s = out["first_call_s"] - statistics.median(times["one"])
     out["compile_s"] = round(compile_s, 2)
+    out["speedup_one"] = round(eager_one / statistics.median(times["one"]), 3)  # > 1: compiled is faster
+    # calls of ``one`` after which the compile time is won back (None: never, compiled is not faster)
     out["pays_after_calls"] = round(compile_s / saved, 1) if saved > 0 else None
     return out
 
@@ -667,6 +678,7 @@ def _measure_training(spec: dict) -> dict:
     """Real ``Trainer.train_step`` calls: generator only, and with the GAN terms on."""
     import torch
 
+    from .heap import glibc_mallopt, keep_heap
     from .train import TrainConfig, Trainer
 
     meter = PeakMeter(quick=spec["quick"], device=spec.get("device"))
@@ -676,24 +688,36 @@ def _measure_training(spec: dict) -> dict:
     for size in spec["train_sizes"]:
         with tempfile.TemporaryDirectory(prefix="s2p-bench-train-") as tmp:
             config = TrainConfig(data=spec["images"]["train"], out=tmp, steps=10**6, size=size, batch=spec["batch"],
-                                 warmup=1, gan_start=10**5, bf16=False if spec.get("fp32") else None)
+                                 warmup=1, gan_start=10**5, bf16=False if spec.get("fp32") else None,
+                                 keep_heap=False)
             trainer = Trainer(config, progress=False)
             loader = iter(trainer.loader())
             started = time.perf_counter()
             batches = [next(loader) for _ in range(steps + 1)]
             data_s = (time.perf_counter() - started) / len(batches)
             entry: dict = {"batch": spec["batch"], "bf16": trainer.bf16, "data_ms_per_batch": round(data_s * 1000, 1)}
-            for phase, step in (("generator", 0), ("gan", 2 * config.gan_start)):
+            phases = [("generator_heap_returned", 0), ("generator", 0), ("gan", 2 * config.gan_start)]
+            if spec["quick"] or glibc_mallopt() is None:
+                phases = phases[1:]  # nothing to compare with where the heap cannot be kept
+            for phase, step in phases:
+                if phase == "generator":
+                    entry["heap_kept"] = keep_heap()  # from here on, as ``Trainer`` runs by default
                 trainer.step = step
                 trainer.train_step(batches[0])  # warm-up
-                samples = []
+                samples, kernel, faults = [], [], []
                 for b in batches[1:]:
+                    before = resource.getrusage(resource.RUSAGE_SELF)
                     samples.append(_timed(lambda b=b: trainer.train_step(b)))
+                    after = resource.getrusage(resource.RUSAGE_SELF)
+                    kernel.append(after.ru_stime - before.ru_stime)
+                    faults.append(after.ru_minflt - before.ru_minflt)
                     meter.sample()
                 flops = count_flops(lambda: trainer.train_step(batches[0]))
                 seconds = statistics.median(samples)
                 entry[phase] = {"step_ms": round(seconds * 1000, 1), "images_per_s": round(spec["batch"] / seconds, 2),
-                                "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / seconds / 1e9, 1)}
+                                "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / seconds / 1e9, 1),
+                                # time in the kernel (mostly zero-filling fresh pages) and minor page faults, per step
+                                "kernel_ms": _median_ms(kernel), "page_faults": int(statistics.median(faults))}
             del trainer
             torch.set_grad_enabled(True)
         out[str(size)] = entry
@@ -701,7 +725,9 @@ def _measure_training(spec: dict) -> dict:
     for key, entry in out.items():
         if key == "peaks":
             continue
-        for phase in ("generator", "gan"):
+        for phase in ("generator", "gan", "generator_heap_returned"):
+            if phase not in entry:
+                continue
             rate = entry[phase]["achieved_gflops"]
             entry[phase]["ratio_to_bf16_peak"] = round(rate / out["peaks"]["bf16_gflops"], 3)
             entry[phase]["ratio_to_fp32_peak"] = round(rate / out["peaks"]["fp32_gflops"], 3)
@@ -830,14 +856,22 @@ def format_table(result: dict) -> str:
             c = e["compiled"]
             lines.append(f"{'':>5} compiled: one {c['latency_ms']['one']:.1f} ms (x{c['ratio_to_floor'].get('one', float('nan')):.2f} floor), "
                          f"edit {c['latency_ms']['hint_edit']:.1f}, wide {c['latency_ms']['hint_edit_wide']:.1f}, nine {c['latency_ms']['nine_batched']:.1f}; "
-                         f"compile {c['compile_s']:.1f} s, pays after {c['pays_after_calls']} calls")
+                         f"compile {c['compile_s']:.1f} s, " + (f"pays after {c['pays_after_calls']} calls" if c.get("pays_after_calls")
+                                                                  else "never pays (not faster)"))
     training = result.get("training", {})
     for size, e in training.items():
-        if size == "peaks":
+        if not size.isdigit():  # "peaks_per_size"
             continue
         g, d = e["generator"], e["gan"]
         lines.append(f"train {size:>4} px batch {e['batch']}: {g['images_per_s']:.2f} img/s ({g['achieved_gflops']:.0f} GFLOP/s, "
                      f"{g['ratio_to_bf16_peak']:.2f} of bf16 peak); with GAN {d['images_per_s']:.2f} img/s ({d['ratio_to_bf16_peak']:.2f})")
+        if "kernel_ms" in g:
+            line = f"{'':>10} page faults {g['page_faults']:,}/step, {g['kernel_ms']:.0f} ms/step in the kernel"
+            k = e.get("generator_heap_returned")
+            if k:
+                line += (f"; with glibc's default heap: {k['images_per_s']:.2f} img/s ({k['ratio_to_bf16_peak']:.2f} of peak, "
+                         f"{k['page_faults']:,} faults, {k['kernel_ms']:.0f} ms in the kernel)")
+            lines.append(line)
     ddp = result.get("ddp")
     if ddp:
         lines.append(f"ddp {ddp['size']} px, batch {ddp['batch_per_process']}/process: one process "

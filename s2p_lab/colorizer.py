@@ -10,7 +10,9 @@ Speed (see ``bench/RESULTS.md``): bf16 autocast and channels_last on CPUs with A
 AMX and on GPUs with bf16 (fp16 on older GPUs), eval-mode normalization folded into convolutions,
 inference mode, and incremental hint edits: the decoder has no image-wide operation, so when a
 hint edit touches a small region only that region (plus the decoder's receptive field) is
-decoded again and pasted into the previous result. ``compile=True`` adds ``torch.compile``.
+decoded again and pasted into the previous result; on a CPU the decoder's large upsampling steps
+run as phase-decomposed convolutions and attention in blocks of queries (``models/blocks.py``).
+``compile=True`` adds ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class Colorizer:
         """``bf16``: None picks bf16 autocast where the hardware runs it fast (AVX-512 BF16 or AMX
         CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
-        little gain on a CPU). ``incremental``: re-decode only the region a hint edit touches.
+        over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (faster than
         PyTorch float32 on CPUs without bf16; needs ``onnx`` and ``onnxruntime``).
         """

@@ -3,7 +3,8 @@
 Every sample is synthesized on the fly, so an epoch never repeats exactly: a random crop at a
 random scale, one shared color jitter, a sketch from a randomly chosen extractor with line
 augmentation (so real pencil sketches look in-distribution), simulated hints (none for part of
-each batch, as AlacGAN did) and a layout-scrambled reference made from the same illustration.
+each batch, as AlacGAN did; else sparse points and strokes, or scribbles over a share of the
+color regions) and a layout-scrambled reference made from the same illustration.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class SynthesisConfig:
     p_jitter: float = 0.8  # probability of a shared hue/saturation jitter
     p_no_hints: float = 0.5
     mean_hints: float = 8.0
-    p_no_reference: float = 0.1
+    p_region_hints: float = 0.5  # of the hinted samples: scribbles over a share of the color regions
+    p_no_reference: float = 0.15  # hint-only colorization (no reference) is a mode of its own
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
 
@@ -116,7 +118,8 @@ class IllustrationDataset(Dataset):
         jitter = ColorJitter.random(rng, cfg.p_jitter)
         target = jitter(self._crop(image, rng))
         sketch = synthesize_sketch(target, rng, cfg.extractors)
-        hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints)
+        hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
+                               p_regions=cfg.p_region_hints)
         reference = synthesize_reference(jitter(image), rng, cfg.style_size)
         return {
             "sketch": to_tensor_sketch(sketch),

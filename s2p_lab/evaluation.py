@@ -653,6 +653,7 @@ def evaluate_retrieval(colorizer: Any, sketch_paths: Sequence[Path], style_paths
     colorful: list[float] = []
     fidelity: list[float] = []
     per_sketch: list[dict[str, Any]] = []
+    per_reference_colorful: list[list[float]] = [[] for _ in refs]
     kept: list[tuple[str, np.ndarray, list[np.ndarray], list[int]]] = []
     for path in _progress(sketch_paths, desc="style retrieval", total=len(sketch_paths), enabled=progress):
         sketch = cleanup_sketch(_fit_long_side(_load_gray(path), size))
@@ -663,9 +664,10 @@ def evaluate_retrieval(colorizer: Any, sketch_paths: Sequence[Path], style_paths
         hits = int(np.sum(found == np.arange(len(refs))))
         correct += hits
         total += len(refs)
-        for out in outputs:
+        for j, out in enumerate(outputs):
             entropies.append(hue_entropy(out))
             colorful.append(colorfulness(out))
+            per_reference_colorful[j].append(colorful[-1])
             fidelity.append(line_fidelity(out, sketch))
         per_sketch.append({"sketch": Path(path).name, "retrieved": [int(i) for i in found],
                            "top1": hits / len(refs)})
@@ -679,6 +681,11 @@ def evaluate_retrieval(colorizer: Any, sketch_paths: Sequence[Path], style_paths
         "chance": 1.0 / len(refs),
         "hue_entropy_median": _median(entropies),
         "colorfulness_median": _median(colorful),
+        # the references' own colorfulness (fitted to ``size``) beside their outputs' medians: shows
+        # how much of the outputs' colorfulness the references bring
+        "reference_colorfulness": [colorfulness(_fit_long_side(r, size)) for r in refs],
+        "reference_colorfulness_median": _median([colorfulness(_fit_long_side(r, size)) for r in refs]),
+        "colorfulness_median_per_reference": [_median(v) for v in per_reference_colorful],
         "line_fidelity_median": _median(fidelity),
         "per_sketch": per_sketch,
     }

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from .data import IllustrationDataset, SynthesisConfig
 from .errors import CheckpointError, TrainingError, WeightsError
+from .heap import keep_heap
 from .losses import LossWeights, lsgan, reconstruction_losses
 from .models import ColorizationModel, Discriminator, ModelConfig, save_model
 from .weights import atomic_write_bytes, load_tensors, save_tensors
@@ -60,6 +61,7 @@ class TrainConfig:
     compile: bool = False
     workers: int = 0
     init: str = ""  # start from these weights (a folder or .safetensors) instead of random
+    keep_heap: bool = True  # keep freed memory in the process (s2p_lab.heap): fewer page faults per step
     model: ModelConfig = field(default_factory=ModelConfig)
     losses: LossWeights = field(default_factory=LossWeights)
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
@@ -93,6 +95,16 @@ def checkpoint_path(out: Path, step: int) -> Path:
 def list_checkpoints(out: Path) -> list[Path]:
     """Checkpoints in ``out``, newest first."""
     return sorted(out.glob(f"{CHECKPOINT_PREFIX}*.safetensors"), reverse=True)
+
+
+def _checkpoint_discriminator(path: str | os.PathLike) -> dict[str, torch.Tensor] | None:
+    """The discriminator's tensors when ``path`` is a trainer checkpoint file, else ``None``."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    tensors, _ = load_tensors(file)
+    disc = {k[len("disc.") :]: v.float() for k, v in tensors.items() if k.startswith("disc.")}
+    return disc or None
 
 
 def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
@@ -142,6 +154,8 @@ class Trainer:
         if len(self.dataset) < 1:
             raise TrainingError("no training images")
 
+        if config.keep_heap and self.device.type == "cpu":
+            keep_heap()
         self.model = ColorizationModel(config.model).to(self.device)
         self.disc = Discriminator(config.model).to(self.device)
         if config.init:
@@ -149,6 +163,9 @@ class Trainer:
 
             try:
                 self.model.load_state_dict(load_model(config.init).state_dict())
+                disc_state = _checkpoint_discriminator(config.init)
+                if disc_state is not None:  # a trainer checkpoint: go on with its discriminator too
+                    self.disc.load_state_dict(disc_state)
             except RuntimeError as exc:
                 raise WeightsError(f"--init {config.init}: weights do not fit the model being trained "
                                    f"({' '.join(str(exc).split())[:300]})") from None
@@ -429,7 +446,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fp32", action="store_true", help="no bf16 autocast")
     parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
     parser.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
-    parser.add_argument("--init", default="", help="start from these weights")
+    parser.add_argument("--init", default="", help="start from these weights (a ckpt-*.safetensors also brings its discriminator)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     parser.add_argument("--no-progress", action="store_true")
 

@@ -111,6 +111,7 @@ def test_quick_bench_writes_json(tmp_path: Path) -> None:
     assert entry["ratio_to_floor"]["one"] > 0
     train = result["training"]["32"]
     assert train["generator"]["images_per_s"] > 0 and train["gan"]["gflop_per_step"] > train["generator"]["gflop_per_step"]
+    assert train["generator"]["page_faults"] >= 0 and train["generator"]["kernel_ms"] >= 0
     assert set(result["targets"]) == {
         "one_512_vs_floor", "nine_vs_nine_single_512", "hint_edit_vs_one_512", "peak_rss_1024_mb", "train_256_vs_bf16_peak"
     }
@@ -143,6 +144,42 @@ def test_fast_paths_match_training_code_in_fp32(tiny_config: ModelConfig, refere
         hinted = gen.hint_features(feats, hints)  # the colorizer's split: shared part once, batch of styles
         _close(gen.decode_hinted(hinted, style), out_ref)
         _close(gen.decode_hinted(hinted, style.select(slice(1, 2))), single_ref)
+
+
+def test_phased_upsampling_and_chunked_attention_match_the_plain_ops(
+    tiny_config: ModelConfig, reference_code, monkeypatch
+) -> None:
+    model = _randomized(tiny_config)
+    gen = model.generator
+    sketch, hints, reference = _inputs(tiny_config, batch=3)
+    with torch.no_grad():
+        with reference_code(), monkeypatch.context() as m:  # cat + convolution, flash attention
+            m.setattr(blocks.ReferenceAttention, "_chunked_ok", staticmethod(lambda q: False))
+            style = model.style_encoder(reference)
+            feats = gen.encode_sketch(sketch)
+            out_ref = gen.decode(feats, hints, style).rgb
+        calls = {"phased": 0, "chunked": 0}
+        phased, chunked = blocks.Up._upsample_conv_phased, blocks._attention_chunked
+
+        def count_phased(*args):
+            calls["phased"] += 1
+            return phased(*args)
+
+        def count_chunked(q, k, v):
+            calls["chunked"] += 1
+            return chunked(q, k, v, rows=100)  # several blocks of queries and a remainder
+
+        monkeypatch.setattr(blocks, "PHASED_MIN_PIXELS", 0)  # every level, not only the large ones
+        monkeypatch.setattr(blocks.Up, "_upsample_conv_phased", count_phased)
+        monkeypatch.setattr(blocks, "_attention_chunked", count_chunked)
+        hinted = gen.hint_features(feats, hints)
+        _close(gen.decode_hinted(hinted, style), out_ref)
+        _close(gen.decode_hinted(hinted, style.select(slice(1, 2))), out_ref[1:2])
+        # channels_last activations, as the colorizer runs them
+        model.to(memory_format=torch.channels_last)
+        feats_cl = gen.encode_sketch(sketch.contiguous(memory_format=torch.channels_last))
+        _close(gen.decode_hinted(gen.hint_features(feats_cl, hints), style), out_ref)
+    assert calls["phased"] == 3 * tiny_config.levels and calls["chunked"] > 0
 
 
 def test_training_mode_is_the_training_code_exactly(tiny_config: ModelConfig, reference_code) -> None:

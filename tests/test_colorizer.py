@@ -91,3 +91,22 @@ def test_real_sketch_with_three_real_references(colorizer: Colorizer, shared_dat
     assert [im.size for im in images] == [size] * 3
     means = [np.asarray(im, np.float32).reshape(-1, 3).mean(0) for im in images]
     assert max(np.abs(means[0] - means[1]).max(), np.abs(means[0] - means[2]).max()) > 2.0
+
+
+def test_shipped_model_follows_region_scribbles(colorizer: Colorizer, style_paths: list[Path]) -> None:
+    """Scribbles in every color region (no reference) bring the output closer to the picture."""
+    from s2p_lab.evaluation import psnr
+    from s2p_lab.hints import region_scribbles
+    from s2p_lab.imageio import load_image, resize_long_side
+    from s2p_lab.sketch import extract_sketch
+
+    gains = []
+    for path in style_paths:
+        target = resize_long_side(load_image(path), 192)
+        sketch = extract_sketch(target, method="xdog")
+        hint_map = region_scribbles(target, np.random.default_rng(0), fraction=1.0, grid=48)
+        hints = Hints.from_arrays(np.rint(hint_map[..., :3] * 255).astype(np.uint8), hint_map[..., 3] > 0)
+        plain = np.asarray(colorizer.colorize(sketch, styles=None, size=192)[0])
+        hinted = np.asarray(colorizer.colorize(sketch, styles=None, hints=hints, size=192)[0])
+        gains.append(psnr(hinted, target) - psnr(plain, target))
+    assert float(np.median(gains)) > 2.0, gains

@@ -407,6 +407,8 @@ def test_evaluate_end_to_end_tiny(tmp_path: Path) -> None:
     r = result["retrieval"]
     assert r["n_outputs"] == 6 and 0.0 <= r["style_top1"] <= 1.0
     assert r["chance"] == pytest.approx(1 / 3)
+    assert len(r["reference_colorfulness"]) == 3 and len(r["colorfulness_median_per_reference"]) == 3
+    assert r["reference_colorfulness_median"] == pytest.approx(float(np.median(r["reference_colorfulness"])))
     rec = result["reconstruction"]
     assert rec["n_pairs"] == 2
     assert rec["psnr_gain_db"] == pytest.approx(rec["psnr"] - rec["floor_psnr"], abs=1e-9)

@@ -72,6 +72,23 @@ def test_three_steps_then_resume(tmp_path: Path, color_images: Path, tiny_config
     assert steps == [1, 2, 3, 4, 5]
 
 
+def test_init_from_a_checkpoint_takes_generator_and_discriminator(tmp_path: Path, color_images: Path, tiny_config) -> None:
+    first = Trainer(_config(color_images, tmp_path / "a", tiny_config, steps=3), progress=False)  # GAN from step 2
+    first.fit()
+    ckpt = list_checkpoints(tmp_path / "a")[0]
+    tuned = Trainer(_config(color_images, tmp_path / "b", tiny_config, steps=1, init=str(ckpt)), progress=False)
+    for k, v in first.disc.state_dict().items():
+        torch.testing.assert_close(tuned.disc.state_dict()[k].float(), v.float(), msg=f"disc {k}")
+    for k, v in first.model.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[k].float(), v.float(), msg=f"model {k}")
+    # exported weights (no discriminator inside) start the discriminator afresh
+    fresh = Trainer(_config(color_images, tmp_path / "c", tiny_config, steps=1, init=str(tmp_path / "a" / "final")),
+                    progress=False)
+    differs = [k for k, v in first.disc.state_dict().items()
+               if v.dtype.is_floating_point and not torch.equal(fresh.disc.state_dict()[k], v)]
+    assert differs
+
+
 def test_command_line_train_and_resume(tmp_path: Path, color_images: Path) -> None:
     base = [sys.executable, "-m", "s2p_lab.cli", "train", "--data", str(color_images), "--out", str(tmp_path / "r"),
             "--size", "64", "--batch", "2", "--base-channels", "8", "--checkpoint-every", "1", "--no-progress"]
