@@ -673,6 +673,7 @@ def evaluate_retrieval(colorizer: Any, sketch_paths: Sequence[Path], style_paths
                            "top1": hits / len(refs)})
         if len(kept) < keep_outputs:
             kept.append((Path(path).name, sketch, outputs, [int(i) for i in found]))
+    ref_colorful = [colorfulness(_fit_long_side(r, size)) for r in refs]
     result: dict[str, Any] = {
         "references": [p.name for p in refs_paths],
         "n_sketches": len(per_sketch),
@@ -683,8 +684,8 @@ def evaluate_retrieval(colorizer: Any, sketch_paths: Sequence[Path], style_paths
         "colorfulness_median": _median(colorful),
         # the references' own colorfulness (fitted to ``size``) beside their outputs' medians: shows
         # how much of the outputs' colorfulness the references bring
-        "reference_colorfulness": [colorfulness(_fit_long_side(r, size)) for r in refs],
-        "reference_colorfulness_median": _median([colorfulness(_fit_long_side(r, size)) for r in refs]),
+        "reference_colorfulness": ref_colorful,
+        "reference_colorfulness_median": _median(ref_colorful),
         "colorfulness_median_per_reference": [_median(v) for v in per_reference_colorful],
         "line_fidelity_median": _median(fidelity),
         "per_sketch": per_sketch,

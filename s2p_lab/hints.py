@@ -818,9 +818,8 @@ def region_scribbles(
     if present.size == 0:
         return out
     flat_small = small.reshape(-1, 3)
-    counts = np.bincount(ids, minlength=next_id).astype(np.float64)
     means = np.stack([np.bincount(ids, weights=flat_small[:, c], minlength=next_id) for c in range(3)], axis=1)
-    means = means / np.maximum(counts, 1.0)[:, None]
+    means = means / np.maximum(area, 1)[:, None]  # region 0 (too small) is never drawn
     full = cv2.resize(strokes, (w, h), interpolation=cv2.INTER_NEAREST) if (gh, gw) != (h, w) else strokes
     hinted = full > 0
     out[hinted, :3] = np.clip(means[full[hinted]] / 255.0, 0.0, 1.0)
