@@ -429,7 +429,7 @@ class PeakMeter:
     def __init__(self, quick: bool = False, device: str | None = None) -> None:
         import torch
 
-        from .colorizer import resolve_device
+        from .runtime import resolve_device
 
         self.device = resolve_device(device)
         self.n = 512 if quick else 2048
@@ -559,7 +559,7 @@ def _measure_size(spec: dict) -> dict:
     # FLOPs. The counter's module hooks make the colorizer decode in full and cache nothing, so
     # the edit is counted as what the incremental path runs: the hint stage and the decoder over
     # the edit's window.
-    from .colorizer import _changed_box
+    from .colorizer import changed_box
 
     flops = {"one": count_flops(one)}
     flops["hint_edit_wide"] = count_flops(wide)
@@ -570,7 +570,7 @@ def _measure_size(spec: dict) -> dict:
     codes = colorizer.encode_styles([styles[0]])
     h, w = prepared.processing_size
     before, after = colorizer.hint_map(HINTS_BEFORE, prepared), colorizer.hint_map(HINTS_EDIT, prepared)
-    window = colorizer._edit_window(_changed_box(before, after), h, w)
+    window = colorizer._edit_window(changed_box(before, after), h, w)
     flops["hint_edit"] = count_flops(lambda: colorizer._decode_window(prepared, after, codes, window and window[0], True))
     out["gflop"] = {k: round(v / 1e9, 3) for k, v in flops.items()}
     out["processing_size"] = [h, w]
@@ -892,9 +892,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return _child_main(json.loads(argv[1]))
-    from .cli import _Parser, guarded
+    from .commands import Parser, guarded
 
-    parser = _Parser(prog="python -m s2p_lab.bench", description="Benchmark s2p-lab colorization and training.")
+    parser = Parser(prog="python -m s2p_lab.bench", description="Benchmark s2p-lab colorization and training.")
     add_arguments(parser)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)

@@ -7,46 +7,9 @@ shows the traceback instead of the one line.
 from __future__ import annotations
 
 import argparse
-import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 
-from .errors import S2PError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def guarded(action: Callable[[], int], *, debug: bool = False) -> int:
-    """Run ``action`` turning user errors into exit 2 and crashes into exit 1, one line each."""
-    try:
-        return int(action() or 0)
-    except S2PError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"s2p: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("s2p: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defense of a command line tool
-        if debug:
-            traceback.print_exc()
-        print(f"s2p: internal error: {type(exc).__name__}: {_one_line(exc)} (run with --debug for details)", file=sys.stderr)
-        return EXIT_INTERNAL
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that exits with status 2 and one line, as the contract asks."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{self.prog}: error: {_one_line(message)}", file=sys.stderr)
-        raise SystemExit(EXIT_BAD_INPUT)
-
+from .commands import EXIT_OK, Parser, guarded
 
 def _colorize(args: argparse.Namespace) -> int:
     from .colorizer import Colorizer
@@ -98,9 +61,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="s2p", description="s2p-lab: reference-guided colorization of line art.")
+    parser = Parser(prog="s2p", description="s2p-lab: reference-guided colorization of line art.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("colorize", help="colorize a sketch with style references and hints")
     p.add_argument("sketch", help="line-art image")
@@ -127,23 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     train_arguments(p)
     p.set_defaults(func=_train)
 
-    try:
-        from .evaluation import add_arguments as eval_arguments
-    except ImportError:  # pragma: no cover - evaluation extras missing
-        eval_arguments = None
-    if eval_arguments is not None:
-        p = sub.add_parser("eval", help="measure a colorizer with the design's metrics")
-        eval_arguments(p)
-        p.set_defaults(func=_eval)
+    from .evaluation import add_arguments as eval_arguments
 
-    try:
-        from .bench import add_arguments as bench_arguments
-    except ImportError:
-        bench_arguments = None
-    if bench_arguments is not None:
-        p = sub.add_parser("bench", help="latency, FLOPs, memory and training throughput")
-        bench_arguments(p)
-        p.set_defaults(func=_bench)
+    p = sub.add_parser("eval", help="measure a colorizer with the design's metrics")
+    eval_arguments(p)
+    p.set_defaults(func=_eval)
+
+    from .bench import add_arguments as bench_arguments
+
+    p = sub.add_parser("bench", help="latency, FLOPs, memory and training throughput")
+    bench_arguments(p)
+    p.set_defaults(func=_bench)
     return parser
 
 

@@ -34,6 +34,7 @@ from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, SketchFeatures, StyleCode, load_model
 from .models.generator import HintedFeatures
+from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -77,7 +78,7 @@ def _same_styles(a: StyleCode, b: StyleCode) -> bool:
     )
 
 
-def _changed_box(before: torch.Tensor, after: torch.Tensor) -> tuple[int, int, int, int] | None:
+def changed_box(before: torch.Tensor, after: torch.Tensor) -> tuple[int, int, int, int] | None:
     """(y0, y1, x0, x1) bounding the pixels where two hint maps differ; None if they are equal."""
     diff = (before != after).any(dim=1)[0]
     rows = torch.nonzero(diff.any(dim=1)).flatten()
@@ -91,19 +92,6 @@ def _digest(array: np.ndarray, *extra: object) -> str:
     h = hashlib.sha1(np.ascontiguousarray(array).tobytes())
     h.update(repr((array.shape, *extra)).encode())
     return h.hexdigest()
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` picks CUDA when present, else the CPU; a CUDA request without CUDA is an error."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise S2PError(f"unknown device {device!r}: use 'cpu' or 'cuda'") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise S2PError("device 'cuda' was asked for but no CUDA GPU is available")
-    return device
 
 
 class Colorizer:
@@ -135,8 +123,6 @@ class Colorizer:
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
-        from .train import bf16_available
-
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config
@@ -283,7 +269,7 @@ class Colorizer:
             last = None
         window = None
         if last is not None:
-            box = _changed_box(last.hint_map, hint_map)
+            box = changed_box(last.hint_map, hint_map)
             if box is None:
                 return last.rgb.copy()
             window = self._edit_window(box, h, w)

@@ -18,13 +18,13 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import ImageError, TrainingError
+from .fileio import list_image_files
 from .hints import simulate_hints
 from .imageio import load_image
 from .references import ColorJitter, synthesize_reference
 from .sketch import augment_lines, extract_sketch
 from .splits import split_paths
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 @dataclass
@@ -47,7 +47,7 @@ def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise TrainingError(f"{root}: training data folder not found")
-    files = [p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    files = list_image_files(root, recursive=True)
     if holdout:
         files, _ = split_paths(files)
     if not files:

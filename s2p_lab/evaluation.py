@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageError, S2PError
+from .fileio import IMAGE_SUFFIXES, list_image_files
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -58,7 +59,7 @@ __all__ = [
     "training_statistics",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 #: The acceptance targets: metric key -> (comparison, threshold).
 TARGETS: dict[str, tuple[str, Any]] = {
@@ -563,8 +564,7 @@ def _list_images(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise S2PError(f"not a directory: {folder}")
-    paths = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+    paths = list_image_files(folder)
     if not paths:
         raise S2PError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}")
     return paths

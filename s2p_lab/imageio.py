@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import secrets
 import stat
 import warnings
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError, ImageTooLargeError
+from .fileio import write_bytes_atomic
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -444,41 +444,6 @@ def to_pil(array: np.ndarray | Image.Image) -> Image.Image:
         return array
     arr = _coerce_array(np.asarray(array), describe(array))
     return Image.fromarray(arr)
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
-
-    Parent folders are created. An existing file at ``path`` is either kept intact or fully
-    replaced, never left half-written. Returns the path.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return target
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-    return target
 
 
 def _format_for(path: Path) -> str:

@@ -33,7 +33,9 @@ from .errors import CheckpointError, TrainingError, WeightsError
 from .heap import keep_heap
 from .losses import LossWeights, lsgan, reconstruction_losses
 from .models import ColorizationModel, Discriminator, ModelConfig, save_model
-from .weights import atomic_write_bytes, load_tensors, save_tensors
+from .fileio import write_bytes_atomic
+from .runtime import bf16_available
+from .weights import load_tensors, save_tensors
 
 CHECKPOINT_PREFIX = "ckpt-"
 
@@ -78,14 +80,6 @@ class TrainConfig:
         if "extractors" in synth:
             synth["extractors"] = tuple(synth["extractors"])
         return cls(model=model, losses=losses, synthesis=SynthesisConfig(**synth), **data)
-
-
-def bf16_available(device: torch.device) -> bool:
-    """bf16 autocast pays off on CPUs with AVX-512 BF16 or AMX, and on recent GPUs."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    cpu = torch.cpu
-    return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
 
 
 def checkpoint_path(out: Path, step: int) -> Path:
@@ -354,7 +348,7 @@ class Trainer:
                 tqdm.write(f"resumed from {found.name} at step {self.step}")
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.out / "train_config.json", json.dumps(c.to_dict(), indent=2).encode())
+            write_bytes_atomic(self.out / "train_config.json", json.dumps(c.to_dict(), indent=2).encode())
         fixed = None
         bar = tqdm(total=c.steps, initial=self.step, disable=not self.progress, desc="train", unit="step")
         last: dict[str, float] = {}
@@ -497,7 +491,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import guarded
+    from .commands import guarded
 
     parser = argparse.ArgumentParser(prog="python -m s2p_lab.train", description="Train an s2p-lab colorizer.")
     add_arguments(parser)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import struct
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 from .errors import CheckpointError, WeightsError
+from .fileio import write_bytes_atomic
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 _CHECKSUM_KEY = "s2p.sha256"
@@ -35,39 +35,13 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # not tempfile.mkstemp: its files are private (0600); this one gets the usual umask mode
-    tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:
     """Save tensors as safetensors atomically, with a checksum in the header."""
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = dict(metadata or {})
     meta[_CHECKSUM_KEY] = tensors_digest(cpu)
     path = Path(path)
-    atomic_write_bytes(path, save_bytes(cpu, metadata=meta))
+    write_bytes_atomic(path, save_bytes(cpu, metadata=meta))
     return path
 
 

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import WeightsError
-from ..weights import atomic_write_bytes, load_tensors, save_tensors
+from ..fileio import write_bytes_atomic
+from ..weights import load_tensors, save_tensors
 from .config import ModelConfig
 from .generator import Generator, GeneratorOutput
 from .style_encoder import StyleCode, StyleEncoder
@@ -118,5 +119,5 @@ def save_model(model: ColorizationModel, directory: str | os.PathLike, extra_con
     state = {k: v for k, v in model.state_dict().items()}
     config_text = json.dumps({"model": model.config.to_dict(), **(extra_config or {})}, indent=2)
     save_tensors(directory / WEIGHTS_NAME, state, {"s2p.model_config": json.dumps(model.config.to_dict())})
-    atomic_write_bytes(directory / CONFIG_NAME, (config_text + "\n").encode())
+    write_bytes_atomic(directory / CONFIG_NAME, (config_text + "\n").encode())
     return directory

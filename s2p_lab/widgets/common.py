@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 
 from ..errors import S2PError
+from ..fileio import list_image_files
 from ..imageio import ImageSource, load_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "sample_data"
 
@@ -79,9 +79,7 @@ def rgb_to_hex(rgb: Iterable[int]) -> str:
 def image_files(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (empty if the folder is missing)."""
     root = Path(folder)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return list_image_files(root) if root.is_dir() else []
 
 
 def named_sources(sources: object, default_folder: Path | None = None) -> dict[str, ImageSource]:

@@ -1,0 +1,50 @@
+"""What every ``s2p`` command shares: exit codes, the one-line error guard, the argument parser.
+
+A leaf module (it imports only ``errors``), so that the command line and the modules whose
+commands it runs (train, eval, bench) never import each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+
+from .errors import S2PError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "Parser", "guarded", "one_line"]
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) turned into one space."""
+    return " ".join(str(text).split())
+
+
+def guarded(action: Callable[[], int], *, debug: bool = False) -> int:
+    """Run ``action`` turning user errors into exit 2 and crashes into exit 1, one line each."""
+    try:
+        return int(action() or 0)
+    except S2PError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"s2p: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("s2p: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defense of a command line tool
+        if debug:
+            traceback.print_exc()
+        print(f"s2p: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and one line, as the contract asks."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {one_line(message)}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
