@@ -2,7 +2,7 @@
 
 The same as ``s2p bench`` (see ``s2p_lab/bench.py`` for what is measured); for example
 
-    python bench/run_bench.py --sizes 256 512 1024 --train-sizes 128 256 --json bench/results.json
+    python bench/run_bench.py --sizes 256 512 1024 --train-sizes 128 256 --json bench/results_cpu.json
 """
 
 from __future__ import annotations
