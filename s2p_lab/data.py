@@ -164,6 +164,8 @@ class SampleStream(Sampler[list[tuple[int, int]]]):
     Step ``s`` of process ``rank`` takes sample numbers ``first + (s - start) * batch * world +
     rank * batch + j`` for ``j < batch``, where ``first`` is the global count of samples drawn
     before ``start`` (kept in checkpoints). Each epoch visits every image once, in its own order.
+    The stream never runs dry: with fewer images than ``batch x world`` a step's samples span
+    several epochs, so an image recurs within a step (each time a fresh synthesis).
     """
 
     def __init__(self, count: int, *, batch: int, seed: int, start: int, stop: int, first: int = 0,

@@ -120,10 +120,6 @@ class Trainer:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.distributed = self.world > 1
         self.dataset = IllustrationDataset(c.data, c.synthesis, seed=c.seed)
-        if len(self.dataset) < c.batch * self.world:
-            raise TrainingError(
-                f"{len(self.dataset)} training images in {c.data} are fewer than one step's batch "
-                f"({c.batch} x {self.world} process(es)): lower --batch or add images")
         if self.distributed and not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         self.rank = dist.get_rank() if self.distributed else 0

@@ -126,7 +126,7 @@ class TrainConfig:
         if not s.extractors or set(s.extractors) - known:
             raise TrainingError(f"synthesis.extractors must be a non-empty list of {sorted(known)}, got {list(s.extractors)}")
         for name, value in dataclasses.asdict(self.losses).items():
-            if not value >= 0:  # NaN fails too
+            if value < 0:
                 raise TrainingError(f"losses.{name} must be 0 or more, got {value}")
         return self
 
