@@ -488,7 +488,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         base = load_config(args.config)
     else:
         saved = Path(changes.get("out", TrainConfig.out)) / "train_config.json"
-        base = load_config(saved) if args.resume and saved.exists() else TrainConfig()
+        base = TrainConfig()
+        if args.resume and saved.exists():  # go on with the run's own settings
+            try:
+                base = load_config(saved)
+            except TrainingError as exc:
+                raise TrainingError(f"{exc}; fix or delete it to resume with the options given") from None
     config = base.replace(changes).validate()
     if not config.data:
         raise TrainingError("no training data: give --data DIR or set \"data\" in the config file")

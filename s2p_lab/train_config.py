@@ -25,8 +25,8 @@ from .errors import TrainingError, WeightsError
 from .losses import LossWeights
 from .models import ModelConfig
 
-# Keys that older versions wrote into train_config.json and that mean nothing now: accepted (and
-# dropped) so that runs started by them can be resumed. ``compile`` never did anything.
+# Keys that older versions wrote into train_config.json: accepted (and dropped) when off, so that
+# runs started by them can be resumed. ``compile`` never did anything.
 RETIRED_KEYS = frozenset({"compile"})
 
 
@@ -77,7 +77,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "training config") -> "TrainConfig":
         """Build from a (partial) dict; unknown keys and wrong types raise TrainingError naming the field."""
-        data = {k: v for k, v in data.items() if k not in RETIRED_KEYS} if isinstance(data, dict) else data
+        if isinstance(data, dict):
+            retired = sorted(k for k in RETIRED_KEYS if data.get(k))
+            if retired:
+                raise TrainingError(f"{source}: {retired[0]} is no longer an option (it never took effect): remove it")
+            data = {k: v for k, v in data.items() if k not in RETIRED_KEYS}
         return _build(cls, data, "", source)
 
     def replace(self, changes: dict[str, Any], *, source: str = "command line") -> "TrainConfig":
@@ -122,7 +126,9 @@ class TrainConfig:
                 raise TrainingError(f"synthesis.{name} must be a probability (0..1), got {getattr(s, name)}")
         if s.max_zoom < 1.0 or s.mean_hints < 0:
             raise TrainingError("synthesis.max_zoom must be at least 1 and synthesis.mean_hints 0 or more")
-        known = {"xdog", "highpass", "adaptive"}
+        from .sketch import EXTRACTORS
+
+        known = set(EXTRACTORS)
         if not s.extractors or set(s.extractors) - known:
             raise TrainingError(f"synthesis.extractors must be a non-empty list of {sorted(known)}, got {list(s.extractors)}")
         for name, value in dataclasses.asdict(self.losses).items():
