@@ -53,6 +53,7 @@ def test_stopped_and_resumed_equals_uninterrupted(styles: Path, tmp_path: Path, 
     assert "d" in straight.history[-1]
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_rng_data_position_and_config(styles: Path, tmp_path: Path, tiny_config) -> None:
     trainer = Trainer(config(styles, tmp_path / "run", tiny_config, steps=2, gan_start=10**6), progress=False)
     trainer.fit()
@@ -63,6 +64,7 @@ def test_checkpoint_holds_rng_data_position_and_config(styles: Path, tmp_path: P
     assert saved.schedule_steps == 2 and saved.model == tiny_config and saved.steps == 2
 
 
+@pytest.mark.slow
 def test_more_steps_on_resume_keep_the_schedule(styles: Path, tmp_path: Path, tiny_config) -> None:
     out = tmp_path / "run"
     Trainer(config(styles, out, tiny_config, steps=3, warmup=1, gan_start=10**6), progress=False).fit()

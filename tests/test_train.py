@@ -112,7 +112,8 @@ def test_torchrun_two_processes(tmp_path: Path, color_images: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "s2p_lab.train", "--data", str(color_images), "--out", str(tmp_path / "ddp"), "--steps", "2",
-           "--size", "64", "--batch", "2", "--base-channels", "8", "--checkpoint-every", "1", "--no-progress"]
+           "--size", "32", "--batch", "8", "--gan-start", "1", "--base-channels", "8", "--checkpoint-every", "1",
+           "--no-progress"]  # 9 images, 8 per process: fewer than a step's 16 samples (this used to spin forever)
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["steps"] == 2
