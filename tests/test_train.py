@@ -149,6 +149,9 @@ def test_config_file_with_flags_on_top(tmp_path: Path, color_images: Path, tiny_
     assert saved.synthesis.extractors == ("xdog",) and saved.losses.adversarial == 0.0
     header = read_metadata(tmp_path / "run" / "ckpt-0000001.safetensors")
     assert TrainConfig.from_dict(json.loads(header["s2p.train_config"])) == saved, "every checkpoint carries its config"
+    from s2p_lab.train_config import load_config
+
+    assert load_config(tmp_path / "run" / "ckpt-0000001.safetensors") == saved, "--config CHECKPOINT repeats a run"
     assert not heap_kept(), "a library or in-process call leaves this process's malloc alone"
 
 
