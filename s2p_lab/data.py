@@ -5,17 +5,24 @@ random scale, one shared color jitter, a sketch from a randomly chosen extractor
 augmentation (so real pencil sketches look in-distribution), simulated hints (none for part of
 each batch, as AlacGAN did; else sparse points and strokes, or scribbles over a share of the
 color regions) and a layout-scrambled reference made from the same illustration.
+
+The data stream is a function of the seed and the sample's number alone: sample ``g`` of a run
+is image ``permutation(seed, epoch)[g % N]`` with ``epoch = g // N``, synthesized with a random
+generator seeded by ``(seed, g)``. Processes (ranks) and loader workers each take their own
+sample numbers, so none repeats another's samples, the stream does not depend on the number of
+workers, and a resumed run continues it from the checkpoint's sample count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from .errors import ImageError, TrainingError
 from .fileio import list_image_files
@@ -26,10 +33,13 @@ from .sketch import augment_lines, extract_sketch
 from .splits import split_paths
 
 
-
 @dataclass
 class SynthesisConfig:
-    """Knobs of the training-sample synthesis."""
+    """Knobs of the training-sample synthesis (``synthesis`` in a training config).
+
+    The defaults are those of the shipped model's stage 2; its stage 1 ran with
+    ``p_region_hints=0.0`` and ``p_no_reference=0.1`` (configs/v0.2-stage1.json).
+    """
 
     size: int = 128  # crop side fed to the generator
     style_size: int = 128  # reference side fed to the style encoder
@@ -77,14 +87,28 @@ def synthesize_sketch(rgb: np.ndarray, rng: np.random.Generator, extractors: tup
     return augment_lines(sketch, rng)
 
 
+def sample_rng(seed: int, number: int) -> np.random.Generator:
+    """The random generator of sample ``number`` of the stream of ``seed``."""
+    return np.random.default_rng([int(seed), int(number)])
+
+
+def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits ``count`` images."""
+    return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(count)
+
+
 class IllustrationDataset(Dataset):
-    """Color illustrations in a folder, each access a freshly synthesized training sample."""
+    """Color illustrations in a folder; item ``(index, number)`` is sample ``number`` made from image ``index``.
+
+    An integer item ``i`` is sample number ``i`` of image ``i`` (for looking at samples). The
+    synthesis is a pure function of ``(seed, index, number)``: the same in every process and worker.
+    """
 
     def __init__(self, root: str | Path, config: SynthesisConfig | None = None, *, seed: int = 0, holdout: bool = True):
         self.config = config or SynthesisConfig()
         self.files = list_images(root, holdout=holdout)
         self._cache: dict[int, np.ndarray] = {}
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -111,9 +135,13 @@ class IllustrationDataset(Dataset):
             crop = crop[:, ::-1]
         return np.ascontiguousarray(crop)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, number = (item, item) if isinstance(item, (int, np.integer)) else item
+        return self.sample(int(index), sample_rng(self.seed, number))
+
+    def sample(self, index: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """One training sample from image ``index``, every random choice drawn from ``rng``."""
         cfg = self.config
-        rng = self.rng
         image = self.image(index)
         jitter = ColorJitter.random(rng, cfg.p_jitter)
         target = jitter(self._crop(image, rng))
@@ -128,3 +156,36 @@ class IllustrationDataset(Dataset):
             "has_reference": torch.tensor(float(rng.random() >= cfg.p_no_reference)),
             "target": to_tensor_image(target),
         }
+
+
+class SampleStream(Sampler[list[tuple[int, int]]]):
+    """Batches of ``(image index, sample number)`` for one process, from step ``start`` to ``stop``.
+
+    Step ``s`` of process ``rank`` takes sample numbers ``first + (s - start) * batch * world +
+    rank * batch + j`` for ``j < batch``, where ``first`` is the global count of samples drawn
+    before ``start`` (kept in checkpoints). Each epoch visits every image once, in its own order.
+    The stream never runs dry: with fewer images than ``batch x world`` a step's samples span
+    several epochs, so an image recurs within a step (each time a fresh synthesis).
+    """
+
+    def __init__(self, count: int, *, batch: int, seed: int, start: int, stop: int, first: int = 0,
+                 rank: int = 0, world: int = 1) -> None:
+        if count < 1:
+            raise TrainingError("no training images")
+        self.count, self.batch, self.seed = count, batch, seed
+        self.start, self.stop, self.first, self.rank, self.world = start, stop, first, rank, world
+        self._orders: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def image_of(self, number: int) -> int:
+        epoch, position = divmod(number, self.count)
+        if epoch not in self._orders:
+            self._orders = {epoch: epoch_order(self.seed, epoch, self.count)}  # only the current epoch is kept
+        return int(self._orders[epoch][position])
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for step in range(self.start, self.stop):
+            base = self.first + (step - self.start) * self.batch * self.world + self.rank * self.batch
+            yield [(self.image_of(n), n) for n in range(base, base + self.batch)]

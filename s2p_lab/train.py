@@ -1,23 +1,31 @@
 """Training: one loop that runs alone or under ``torchrun`` (DistributedDataParallel).
 
+    s2p train --config configs/v0.2-stage1.json [--steps N] [--set synthesis.p_no_reference=0.1]
     s2p train --data DIR --steps N --size 128 --out runs/x [--resume]
-    torchrun --nproc_per_node 2 -m s2p_lab.train --data DIR --steps N --out runs/x
+    torchrun --nproc_per_node 2 -m s2p_lab.train --config FILE
 
-Checkpoints are single safetensors files (model, discriminator, optimizers; the configs and the
-step in the header) written atomically every ``checkpoint_every`` steps, the newest
-``keep_checkpoints`` kept. ``--resume`` continues from the newest checkpoint that verifies.
+Every knob is a field of :class:`~s2p_lab.train_config.TrainConfig` (a JSON file, flags on top).
+DDP switches itself on from torchrun's environment (``WORLD_SIZE``); ``batch`` is per process.
+The data stream is a function of (seed, sample number) (``s2p_lab.data.SampleStream``), so it is
+the same with any number of loader workers and a resumed run continues it where it stopped.
+
+Checkpoints are single safetensors files (model, discriminator, optimizers, the torch RNG; the
+training config, the step and the count of samples drawn in the header) written atomically every
+``checkpoint_every`` steps, the newest ``keep_checkpoints`` kept. ``--resume`` continues from the
+newest checkpoint that verifies: stopped at step k and resumed, a run ends with the same weights
+as one that never stopped. The cosine schedule's length is kept from the checkpoint, so a larger
+``--steps`` on resume trains on at the schedule's end learning rate (``cosine_end``); a different
+``--schedule-steps`` is refused (start a new stage with ``--init CHECKPOINT`` instead).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,61 +33,21 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, default_collate
 from tqdm.auto import tqdm
 
-from .data import IllustrationDataset, SynthesisConfig
+from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
-from .heap import keep_heap
-from .losses import LossWeights, lsgan, reconstruction_losses
-from .models import ColorizationModel, Discriminator, ModelConfig, save_model
 from .fileio import write_bytes_atomic
+from .losses import lsgan, reconstruction_losses
+from .models import ColorizationModel, Discriminator, ModelConfig, save_model
 from .runtime import bf16_available
+from .train_config import FLAGS, TrainConfig, load_config
 from .weights import load_tensors, save_tensors
 
+__all__ = ["TrainConfig", "Trainer", "add_arguments", "checkpoint_path", "list_checkpoints", "main", "run"]
+
 CHECKPOINT_PREFIX = "ckpt-"
-
-
-@dataclass
-class TrainConfig:
-    """Defaults that work; every field is a command-line option of ``s2p train``."""
-
-    data: str = ""
-    out: str = "runs/s2p"
-    steps: int = 1000
-    size: int = 128
-    batch: int = 16
-    lr: float = 5e-4
-    lr_disc: float = 2e-4
-    warmup: int = 200
-    gan_start: int = 1000  # adversarial terms join after this many steps, ramped over as many
-    checkpoint_every: int = 250
-    keep_checkpoints: int = 3
-    sample_every: int = 500
-    log_every: int = 25
-    seed: int = 0
-    bf16: bool | None = None  # None: on where the CPU/GPU supports it
-    channels_last: bool = True
-    compile: bool = False
-    workers: int = 0
-    init: str = ""  # start from these weights (a folder or .safetensors) instead of random
-    keep_heap: bool = True  # keep freed memory in the process (s2p_lab.heap): fewer page faults per step
-    model: ModelConfig = field(default_factory=ModelConfig)
-    losses: LossWeights = field(default_factory=LossWeights)
-    synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        data = dict(data)
-        model = ModelConfig.from_dict(data.pop("model", {}))
-        losses = LossWeights(**data.pop("losses", {}))
-        synth = data.pop("synthesis", {})
-        if "extractors" in synth:
-            synth["extractors"] = tuple(synth["extractors"])
-        return cls(model=model, losses=losses, synthesis=SynthesisConfig(**synth), **data)
 
 
 def checkpoint_path(out: Path, step: int) -> Path:
@@ -119,64 +87,83 @@ def _restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: d
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
 
 
+def lr_scale(step: int, warmup: int, horizon: int, end: float) -> float:
+    """Linear warm-up, then a cosine from 1 to ``end`` at ``horizon``; ``end`` after it."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, horizon - warmup))
+    return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def gan_weight(step: int, start: int) -> float:
+    """0 before ``start``, then a ramp to 1 over ``start`` steps (at once when ``start`` is 0)."""
+    if step < start:
+        return 0.0
+    return min(1.0, (step - start + 1) / max(1, start))
+
+
+def set_train_mode(model: torch.nn.Module) -> None:
+    """Train mode, except for parts whose parameters are all frozen (their statistics stay put)."""
+    model.train()
+    for module in model.modules():
+        params = list(module.parameters())
+        if params and not any(p.requires_grad for p in params):
+            module.eval()
+
+
 class Trainer:
     """Owns the networks, optimizers, data and the loop; ``fit()`` trains to ``config.steps``."""
 
     def __init__(self, config: TrainConfig, *, progress: bool = True) -> None:
-        self.config = config
-        self.distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        c = self.config = config.validate()
+        c.synthesis.size, c.synthesis.style_size = c.size, c.model.style_size
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.distributed = self.world > 1
+        self.dataset = IllustrationDataset(c.data, c.synthesis, seed=c.seed)
         if self.distributed and not dist.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend)
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         self.rank = dist.get_rank() if self.distributed else 0
-        self.world = dist.get_world_size() if self.distributed else 1
         if torch.cuda.is_available():
-            local = int(os.environ.get("LOCAL_RANK", "0"))
-            self.device = torch.device("cuda", local)
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(self.device)
         else:
             self.device = torch.device("cpu")
         self.is_main = self.rank == 0
         self.progress = progress and self.is_main
-        self.out = Path(config.out)
+        self.out = Path(c.out)
         self.started_at = time.time()  # temporary files older than this are from killed runs
-        self.bf16 = bf16_available(self.device) if config.bf16 is None else config.bf16
-        torch.manual_seed(config.seed)
-        config.synthesis.size = config.size
-        config.synthesis.style_size = config.model.style_size
-        self.dataset = IllustrationDataset(config.data, config.synthesis, seed=config.seed + 1000 * self.rank)
-        if len(self.dataset) < 1:
-            raise TrainingError("no training images")
+        self.bf16 = bf16_available(self.device) if c.bf16 is None else c.bf16
 
-        if config.keep_heap and self.device.type == "cpu":
-            keep_heap()
-        self.model = ColorizationModel(config.model).to(self.device)
-        self.disc = Discriminator(config.model).to(self.device)
-        if config.init:
-            from .models import load_model
-
-            try:
-                self.model.load_state_dict(load_model(config.init).state_dict())
-                disc_state = _checkpoint_discriminator(config.init)
-                if disc_state is not None:  # a trainer checkpoint: go on with its discriminator too
-                    self.disc.load_state_dict(disc_state)
-            except RuntimeError as exc:
-                raise WeightsError(f"--init {config.init}: weights do not fit the model being trained "
-                                   f"({' '.join(str(exc).split())[:300]})") from None
-        if config.channels_last:
+        torch.manual_seed(c.seed)  # the same initial weights in every process
+        self.model = ColorizationModel(c.model).to(self.device)
+        self.disc = Discriminator(c.model).to(self.device)
+        if c.init:
+            self._load_init(c.init)
+        if c.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self.disc.to(memory_format=torch.channels_last)
-        self.opt_g = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=1e-4)
-        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=config.lr_disc, betas=(0.5, 0.99), weight_decay=0.0)
+        self.opt_g = torch.optim.AdamW(self.model.parameters(), lr=c.lr, betas=(0.9, 0.99), weight_decay=1e-4)
+        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=c.lr_disc, betas=(0.5, 0.99), weight_decay=0.0)
+        self.g_net: torch.nn.Module = DistributedDataParallel(self.model) if self.distributed else self.model
+        self.d_net: torch.nn.Module = DistributedDataParallel(self.disc) if self.distributed else self.disc
         self.step = 0
+        self.samples = 0  # samples drawn by all processes so far: where the data stream goes on
+        self.horizon = c.horizon
         self.seconds = 0.0  # training wall time accumulated over resumed runs
         self.history: list[dict] = []
         self.fixed_batch: dict[str, torch.Tensor] | None = None
-        self.g_net: torch.nn.Module = self.model
-        self.d_net: torch.nn.Module = self.disc
-        if self.distributed:
-            self.g_net = DistributedDataParallel(self.model)
-            self.d_net = DistributedDataParallel(self.disc)
+
+    def _load_init(self, source: str) -> None:
+        from .models import load_model
+
+        try:
+            self.model.load_state_dict(load_model(source).state_dict())
+            disc_state = _checkpoint_discriminator(source)
+            if disc_state is not None:  # a trainer checkpoint: go on with its discriminator too
+                self.disc.load_state_dict(disc_state)
+        except RuntimeError as exc:
+            raise WeightsError(f"--init {source}: weights do not fit the model being trained "
+                               f"({' '.join(str(exc).split())[:300]})") from None
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self) -> Path | None:
@@ -189,11 +176,15 @@ class Trainer:
         opt_d, groups_d = _flatten_optimizer("opt_d", self.opt_d)
         tensors.update(opt_g)
         tensors.update(opt_d)
+        tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         meta = {
             "s2p.kind": "training-checkpoint",
             "s2p.model_config": json.dumps(self.config.model.to_dict()),
             "s2p.train_config": json.dumps(self.config.to_dict()),
             "s2p.step": str(self.step),
+            "s2p.samples": str(self.samples),
             "s2p.seconds": f"{self.seconds:.1f}",
             "s2p.opt_g_groups": groups_g,
             "s2p.opt_d_groups": groups_d,
@@ -215,13 +206,17 @@ class Trainer:
                     pass
 
     def load_checkpoint(self, path: Path) -> None:
+        """Weights, optimizers, RNG, step and data position from a checkpoint (CheckpointError if unusable)."""
         tensors, meta = load_tensors(path, error=CheckpointError)
         if meta.get("s2p.kind") != "training-checkpoint":
             raise CheckpointError(f"{path.name}: not an s2p-lab training checkpoint")
         try:
             saved = ModelConfig.from_dict(json.loads(meta["s2p.model_config"]))
             step, seconds = int(meta["s2p.step"]), float(meta.get("s2p.seconds", 0.0))
-        except (KeyError, ValueError, TypeError, WeightsError) as exc:
+            trained = json.loads(meta.get("s2p.train_config", "{}"))
+            horizon = int(trained.get("schedule_steps") or trained.get("steps") or self.config.horizon)
+            samples = int(meta.get("s2p.samples", step * self.config.batch * self.world))
+        except (KeyError, ValueError, TypeError, AttributeError, WeightsError) as exc:
             raise CheckpointError(f"{path.name}: unreadable checkpoint header ({' '.join(str(exc).split())})") from None
         if saved != self.config.model:
             raise CheckpointError(f"{path.name}: checkpoint was trained with another model config: {saved}")
@@ -230,10 +225,14 @@ class Trainer:
             self.disc.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("disc.")})
             _restore_optimizer("opt_g", self.opt_g, tensors, meta["s2p.opt_g_groups"])
             _restore_optimizer("opt_d", self.opt_d, tensors, meta["s2p.opt_d_groups"])
+            if "rng.torch" in tensors:
+                torch.set_rng_state(tensors["rng.torch"])
+            if "rng.cuda" in tensors and self.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise CheckpointError(f"{path.name}: checkpoint does not fit this model ({reason})") from None
-        self.step, self.seconds = step, seconds
+        self.step, self.seconds, self.samples, self.checkpoint_horizon = step, seconds, samples, horizon
 
     def resume(self) -> Path | None:
         """Load the newest checkpoint that verifies; report and skip corrupt ones."""
@@ -241,29 +240,24 @@ class Trainer:
         for path in list_checkpoints(self.out):
             try:
                 self.load_checkpoint(path)
-                if problems and self.is_main:
-                    tqdm.write("skipped corrupt checkpoint(s): " + "; ".join(problems))
-                return path
             except CheckpointError as exc:
                 problems.append(str(exc))
+                continue
+            if problems and self.is_main:
+                tqdm.write("skipped corrupt checkpoint(s): " + "; ".join(problems))
+            wanted = self.config.schedule_steps
+            if wanted and wanted != self.checkpoint_horizon:
+                raise TrainingError(
+                    f"{path.name} was trained on a {self.checkpoint_horizon}-step schedule; --schedule-steps "
+                    f"{wanted} would change its learning rate midway: leave it out (training past the schedule "
+                    f"goes on at its end rate), or start a new stage with --init {path}")
+            self.horizon = self.checkpoint_horizon
+            return path
         if problems:
             raise CheckpointError("no usable checkpoint to resume from: " + "; ".join(problems))
         return None
 
     # ------------------------------------------------------------------ one step
-    def _lr_scale(self) -> float:
-        c = self.config
-        if self.step < c.warmup:
-            return (self.step + 1) / c.warmup
-        progress = min(1.0, (self.step - c.warmup) / max(1, c.steps - c.warmup))
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def _gan_weight(self) -> float:
-        start = self.config.gan_start
-        if self.step < start:
-            return 0.0
-        return min(1.0, (self.step - start + 1) / max(1, start))
-
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
@@ -274,22 +268,42 @@ class Trainer:
             for k, v in batch.items()
         }
 
+    @torch.no_grad()
+    def target_style(self, target: torch.Tensor) -> torch.Tensor:
+        """The target's own style vector (the style head's goal), with the encoder in eval mode.
+
+        Train mode here would move the encoder's batch statistics a second time per step, toward
+        targets, which it never sees at inference.
+        """
+        encoder = self.model.style_encoder
+        was_training = encoder.training
+        encoder.eval()
+        small = F.interpolate(target, size=(self.config.model.style_size,) * 2, mode="bilinear", align_corners=False)
+        vector = encoder(small).vector.detach()
+        encoder.train(was_training)
+        return vector
+
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One generator and (once the GAN is on) one discriminator update."""
         c, w = self.config, self.config.losses
         b = self._to_device(batch)
+        scale = lr_scale(self.step, c.warmup, self.horizon, c.cosine_end)
         for group in self.opt_g.param_groups:
-            group["lr"] = c.lr * self._lr_scale()
+            group["lr"] = c.lr * scale
         for group in self.opt_d.param_groups:
-            group["lr"] = c.lr_disc * self._lr_scale()
-        gan = self._gan_weight()
-        self.model.train()
+            group["lr"] = c.lr_disc * scale
+        gan = gan_weight(self.step, c.gan_start)
+        set_train_mode(self.model)
+        set_train_mode(self.disc)
         with self._autocast():
-            out, target_style = self.g_net(b, gan > 0)
+            out, _ = self.g_net(b)
             losses = reconstruction_losses(out, b["target"])
             total = w.l1 * losses["l1"] + w.gray_guide * losses.get("gray_guide", 0) + w.color_guide * losses.get("color_guide", 0)
             if gan > 0:
-                logits, style_pred = self.d_net(out.rgb, b["sketch"])
+                target_style = self.target_style(b["target"])
+                self.disc.requires_grad_(False)  # the generator's update leaves the discriminator alone
+                logits, style_pred = self.disc(out.rgb, b["sketch"])
+                self.disc.requires_grad_(True)
                 losses["g_adv"] = lsgan(logits, True)
                 losses["g_style"] = F.mse_loss(style_pred.float(), target_style.float())
                 total = total + gan * (w.adversarial * losses["g_adv"] + w.style_aux * losses["g_style"])
@@ -300,9 +314,10 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt_g.step()
         if gan > 0:
-            with self._autocast():
-                real_logits, real_style = self.d_net(b["target"], b["sketch"])
-                fake_logits, fake_style = self.d_net(out.rgb.detach(), b["sketch"])
+            with self._autocast():  # reals and fakes in one pass: one DDP forward per backward
+                logits, style = self.d_net(torch.cat([b["target"], out.rgb.detach().to(b["target"].dtype)]),
+                                           torch.cat([b["sketch"], b["sketch"]]))
+                (real_logits, fake_logits), (real_style, fake_style) = logits.chunk(2), style.chunk(2)
                 d_loss = lsgan(real_logits, True) + lsgan(fake_logits, False)
                 d_style = F.mse_loss(real_style.float(), target_style.float()) + fake_style.float().pow(2).mean()
                 d_total = d_loss + w.disc_style_aux * d_style
@@ -324,16 +339,23 @@ class Trainer:
             where = f"No checkpoint was written yet in {self.out}: start again with a lower --lr"
         return TrainingError(f"step {self.step}: {reason}; stopped. {where}")
 
-    # ------------------------------------------------------------------ loop
-    def loader(self) -> DataLoader:
+    # ------------------------------------------------------------------ the loop
+    def stream(self, stop: int | None = None) -> SampleStream:
+        """This process's batches of (image, sample number) from the current step to ``stop``."""
         c = self.config
-        sampler = (
-            DistributedSampler(self.dataset, self.world, self.rank, seed=c.seed)
-            if self.distributed
-            else RandomSampler(self.dataset, replacement=True, num_samples=10**9)
-        )
-        return DataLoader(self.dataset, batch_size=c.batch, sampler=sampler, num_workers=c.workers, drop_last=True,
-                          persistent_workers=c.workers > 0)
+        return SampleStream(len(self.dataset), batch=c.batch, seed=c.seed, start=self.step,
+                            stop=c.steps if stop is None else stop, first=self.samples, rank=self.rank, world=self.world)
+
+    def loader(self) -> DataLoader:
+        """Batches from the current step on (the stream does not depend on ``workers``)."""
+        c = self.config
+        return DataLoader(self.dataset, batch_sampler=self.stream(), num_workers=c.workers,
+                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+
+    def sample_batch(self, count: int = 8) -> dict[str, torch.Tensor]:
+        """The run's first samples (fixed for the whole run, resumed or not): the sample grids' rows."""
+        first = SampleStream(len(self.dataset), batch=count, seed=self.config.seed, start=0, stop=1)
+        return default_collate([self.dataset[key] for key in next(iter(first))])
 
     def fit(self, resume: bool = False, callback: Callable[["Trainer", dict], None] | None = None) -> dict:
         """Train until ``config.steps``; returns a summary (steps, seconds, last losses).
@@ -342,55 +364,46 @@ class Trainer:
         plots in notebooks); ``trainer.history`` holds all records so far.
         """
         c = self.config
-        if resume:
-            found = self.resume()
-            if found and self.is_main:
-                tqdm.write(f"resumed from {found.name} at step {self.step}")
+        if resume and (found := self.resume()) and self.is_main:
+            tqdm.write(f"resumed from {found.name} at step {self.step}")
+        c.schedule_steps = self.horizon  # saved resolved: a resume keeps this schedule
         if self.is_main:
+            self.fixed_batch = self.sample_batch()
             self.out.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(self.out / "train_config.json", json.dumps(c.to_dict(), indent=2).encode())
-        fixed = None
+            write_bytes_atomic(self.out / "train_config.json", c.to_json().encode())
         bar = tqdm(total=c.steps, initial=self.step, disable=not self.progress, desc="train", unit="step")
         last: dict[str, float] = {}
-        epoch = 0
-        started = time.perf_counter()
-        seconds_at_start = self.seconds
-        images = 0
-        while self.step < c.steps:
-            loader = self.loader()
-            if isinstance(loader.sampler, DistributedSampler):
-                loader.sampler.set_epoch(epoch)
-            for batch in loader:
-                if fixed is None:
-                    fixed = self.fixed_batch = {k: v[:8].clone() for k, v in batch.items()}
-                last = self.train_step(batch)
-                self.step += 1
-                images += c.batch * self.world
-                self.seconds = seconds_at_start + time.perf_counter() - started
-                bar.update(1)
-                if self.step % c.log_every == 0 or self.step == c.steps:
-                    record = {"step": self.step, "seconds": round(self.seconds, 1), **{k: round(v, 5) for k, v in last.items()}}
-                    record["images_per_s"] = round(images / max(time.perf_counter() - started, 1e-6), 2)
-                    self.history.append(record)
-                    bar.set_postfix(l1=f"{last['l1']:.3f}", ips=record["images_per_s"])
-                    if callback is not None and self.is_main:
-                        callback(self, record)
-                    if self.is_main:
-                        with (self.out / "log.jsonl").open("a") as log:
-                            log.write(json.dumps(record) + "\n")
-                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
-                    self.save_checkpoint()
-                if self.is_main and (self.step % c.sample_every == 0 or self.step == c.steps):
-                    self.save_samples(fixed, self.out / f"samples-{self.step:07d}.png")
-                if self.step >= c.steps:
-                    break
-            epoch += 1
+        started, seconds_at_start, images = time.perf_counter(), self.seconds, 0
+        for batch in self.loader():
+            last = self.train_step(batch)
+            self.step += 1
+            self.samples += c.batch * self.world
+            images += c.batch * self.world
+            self.seconds = seconds_at_start + time.perf_counter() - started
+            bar.update(1)
+            if self.step % c.log_every == 0 or self.step == c.steps:
+                self._log(last, images / max(time.perf_counter() - started, 1e-6), bar, callback)
+            if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                self.save_checkpoint()
+            if self.is_main and (self.step % c.sample_every == 0 or self.step == c.steps):
+                self.save_samples(self.fixed_batch, self.out / f"samples-{self.step:07d}.png")
         bar.close()
         if self.is_main:
             save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1)})
         if self.distributed:
             dist.barrier()
         return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out)}
+
+    def _log(self, last: dict[str, float], images_per_s: float, bar: tqdm, callback) -> None:
+        record = {"step": self.step, "seconds": round(self.seconds, 1), **{k: round(v, 5) for k, v in last.items()},
+                  "images_per_s": round(images_per_s, 2)}
+        self.history.append(record)
+        bar.set_postfix(l1=f"{last['l1']:.3f}", ips=record["images_per_s"])
+        if self.is_main:
+            if callback is not None:
+                callback(self, record)
+            with (self.out / "log.jsonl").open("a") as log:
+                log.write(json.dumps(record) + "\n")
 
     def save_samples(self, batch: dict[str, torch.Tensor], path: Path) -> Path:
         """Save ``sample_grid(batch)`` as a PNG."""
@@ -401,14 +414,14 @@ class Trainer:
     @torch.no_grad()
     def sample_grid(self, batch: dict[str, torch.Tensor] | None = None) -> np.ndarray:
         """uint8 grid: rows are samples; columns sketch, hints, reference, output, target."""
-        batch = batch if batch is not None else self.fixed_batch
+        batch = batch if batch is not None else (self.fixed_batch or self.sample_batch())
         self.model.eval()
         b = self._to_device(batch)
         with self._autocast():
             style = self.model.style_encoder(b["reference"])
             style.present = b["has_reference"]
             rgb = self.model.generator(b["sketch"], b["hints"], style).rgb.float()
-        self.model.train()
+        set_train_mode(self.model)
         size = rgb.shape[-1]
         sketch = (1 - b["sketch"].float()).expand(-1, 3, -1, -1) * 2 - 1
         hints = b["hints"][:, :3].float() * 2 - 1 + (1 - b["hints"][:, 3:4].float()) * 0.6
@@ -420,80 +433,93 @@ class Trainer:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``s2p train`` (and ``python -m s2p_lab.train``)."""
+    """Options of ``s2p train`` (and ``python -m s2p_lab.train``): a config file, flags on top."""
     d = TrainConfig()
-    parser.add_argument("--data", required=True, help="folder of color illustrations")
-    parser.add_argument("--out", default=d.out, help="checkpoint folder (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=d.steps)
-    parser.add_argument("--size", type=int, default=d.size, help="training crop side in pixels")
-    parser.add_argument("--batch", type=int, default=d.batch)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--gan-start", type=int, default=d.gan_start)
-    parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
-    parser.add_argument("--sample-every", type=int, default=d.sample_every)
-    parser.add_argument("--log-every", type=int, default=d.log_every)
-    parser.add_argument("--keep", type=int, default=d.keep_checkpoints, help="checkpoints to keep")
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--style-transfer", choices=["attention", "global"], default=d.model.style_transfer)
+    parser.add_argument("--config", help="training config (JSON, or a ckpt-*.safetensors whose config to repeat); "
+                        "flags override it. Default: the built-in defaults, or the run's train_config.json with --resume")
+    parser.add_argument("--data", help="folder of color illustrations")
+    parser.add_argument("--out", help=f"run folder: checkpoints, samples, log, final weights (default {d.out})")
+    parser.add_argument("--init", help="start from these weights (a ckpt-*.safetensors also brings its discriminator)")
+    parser.add_argument("--steps", type=int, help=f"train until this step (default {d.steps})")
+    parser.add_argument("--schedule-steps", type=int, help="length of the cosine schedule (default: --steps)")
+    parser.add_argument("--size", type=int, help=f"training crop side in pixels (default {d.size})")
+    parser.add_argument("--batch", type=int, help=f"samples per process and step (default {d.batch})")
+    parser.add_argument("--lr", type=float, help=f"generator peak learning rate (default {d.lr})")
+    parser.add_argument("--lr-disc", type=float, help=f"discriminator peak learning rate (default {d.lr_disc})")
+    parser.add_argument("--warmup", type=int, help=f"warm-up steps (default {d.warmup})")
+    parser.add_argument("--cosine-end", type=float, help=f"final lr as a fraction of the peak (default {d.cosine_end})")
+    parser.add_argument("--gan-start", type=int, help=f"adversarial terms join at this step (default {d.gan_start})")
+    parser.add_argument("--checkpoint-every", type=int, help=f"(default {d.checkpoint_every})")
+    parser.add_argument("--sample-every", type=int, help=f"(default {d.sample_every})")
+    parser.add_argument("--log-every", type=int, help=f"(default {d.log_every})")
+    parser.add_argument("--keep", type=int, help=f"checkpoints to keep (default {d.keep_checkpoints})")
+    parser.add_argument("--seed", type=int, help=f"initial weights and the data stream (default {d.seed})")
+    parser.add_argument("--workers", type=int, help="data loader processes (default 0)")
+    parser.add_argument("--style-transfer", choices=["attention", "global"], help="model.style_transfer")
+    parser.add_argument("--base-channels", type=int, help="model.base_channels")
     parser.add_argument("--no-guides", action="store_true", help="train without the two guide decoders")
-    parser.add_argument("--base-channels", type=int, default=d.model.base_channels)
     parser.add_argument("--fp32", action="store_true", help="no bf16 autocast")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
-    parser.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
-    parser.add_argument("--init", default="", help="start from these weights (a ckpt-*.safetensors also brings its discriminator)")
+    parser.add_argument("--no-keep-heap", action="store_true", help="let freed memory go back to the system")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="any config field, e.g. synthesis.p_no_reference=0.1 or losses.adversarial=0 (JSON value)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     parser.add_argument("--no-progress", action="store_true")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    model = ModelConfig(
-        style_transfer=args.style_transfer, guide_decoders=not args.no_guides, base_channels=args.base_channels
-    ).validate()
-    if args.steps < 1 or args.batch < 1:
-        raise TrainingError("--steps and --batch must be at least 1")
-    for option in ("checkpoint_every", "keep", "log_every", "sample_every"):
-        if getattr(args, option) < 1:
-            raise TrainingError(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
-    if args.workers < 0:
-        raise TrainingError(f"--workers must be 0 or more, got {args.workers}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise TrainingError(f"--lr must be a positive number, got {args.lr}")
-    if args.size < 32 or args.size % model.multiple:
-        raise TrainingError(f"--size must be a multiple of {model.multiple} and at least 32")
-    return TrainConfig(
-        data=args.data, out=args.out, steps=args.steps, size=args.size, batch=args.batch, lr=args.lr,
-        gan_start=args.gan_start, checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
-        log_every=args.log_every, keep_checkpoints=args.keep, seed=args.seed, bf16=False if args.fp32 else None,
-        compile=args.compile, workers=args.workers, init=args.init, model=model,
-    )
+    """The config file (or the resumed run's, or the defaults) with the flags given applied on top."""
+    flag_fields = {flag[2:].replace("-", "_"): path for path, flag in FLAGS.items()}
+    changes = {path: getattr(args, dest) for dest, path in flag_fields.items() if getattr(args, dest, None) is not None}
+    if args.no_guides:
+        changes["model.guide_decoders"] = False
+    if args.fp32:
+        changes["bf16"] = False
+    if args.no_keep_heap:
+        changes["keep_heap"] = False
+    for item in args.set:
+        path, sep, raw = item.partition("=")
+        if not sep:
+            raise TrainingError(f"--set {item}: expected FIELD=VALUE")
+        try:
+            changes[path.strip()] = json.loads(raw)
+        except ValueError:
+            changes[path.strip()] = raw  # a bare string
+    if args.config:
+        base = load_config(args.config)
+    else:
+        saved = Path(changes.get("out", TrainConfig.out)) / "train_config.json"
+        base = TrainConfig()
+        if args.resume and saved.exists():  # go on with the run's own settings
+            try:
+                base = load_config(saved)
+            except TrainingError as exc:
+                raise TrainingError(f"{exc}; fix or delete it to resume with the options given") from None
+    config = base.replace(changes).validate()
+    if not config.data:
+        raise TrainingError("no training data: give --data DIR or set \"data\" in the config file")
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
+    """``s2p train``: the only place that keeps the heap, since this process exists for this run."""
+    from .heap import dedicated_process, heap_kept, keep_heap
+
     config = config_from_args(args)
-    if args.resume:
-        saved = Path(config.out) / "train_config.json"
-        if saved.exists():  # keep the model config of the run being resumed
-            try:
-                previous = TrainConfig.from_dict(json.loads(saved.read_text()))
-            except (ValueError, TypeError, KeyError, AttributeError, WeightsError) as exc:
-                raise CheckpointError(
-                    f"{saved}: unreadable training config ({' '.join(str(exc).split())}); "
-                    "fix or delete it to resume with the options given"
-                ) from None
-            config.model = previous.model
+    if config.keep_heap and dedicated_process() and not torch.cuda.is_available():
+        keep_heap()
     trainer = Trainer(config, progress=not args.no_progress)
     summary = trainer.fit(resume=args.resume)
     if trainer.is_main:
-        print(json.dumps({k: summary[k] for k in ("steps", "seconds", "out")}))
+        print(json.dumps({**{k: summary[k] for k in ("steps", "seconds", "out")}, "heap_kept": heap_kept()}))
     if trainer.distributed:
         dist.destroy_process_group()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .commands import guarded
+    from .commands import Parser, guarded
 
-    parser = argparse.ArgumentParser(prog="python -m s2p_lab.train", description="Train an s2p-lab colorizer.")
+    parser = Parser(prog="python -m s2p_lab.train", description="Train an s2p-lab colorizer.")
     add_arguments(parser)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)

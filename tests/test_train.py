@@ -49,6 +49,7 @@ def test_dataset_samples_are_consistent(color_images: Path) -> None:
     assert (sample["hints"][:3][:, hinted] - target01[:, hinted]).abs().mean() < 0.15
 
 
+@pytest.mark.slow
 def test_three_steps_then_resume(tmp_path: Path, color_images: Path, tiny_config) -> None:
     out = tmp_path / "run"
     trainer = Trainer(_config(color_images, out, tiny_config, steps=3), progress=False)
@@ -72,6 +73,7 @@ def test_three_steps_then_resume(tmp_path: Path, color_images: Path, tiny_config
     assert steps == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_init_from_a_checkpoint_takes_generator_and_discriminator(tmp_path: Path, color_images: Path, tiny_config) -> None:
     first = Trainer(_config(color_images, tmp_path / "a", tiny_config, steps=3), progress=False)  # GAN from step 2
     first.fit()
@@ -89,6 +91,7 @@ def test_init_from_a_checkpoint_takes_generator_and_discriminator(tmp_path: Path
     assert differs
 
 
+@pytest.mark.slow
 def test_command_line_train_and_resume(tmp_path: Path, color_images: Path) -> None:
     base = [sys.executable, "-m", "s2p_lab.cli", "train", "--data", str(color_images), "--out", str(tmp_path / "r"),
             "--size", "64", "--batch", "2", "--base-channels", "8", "--checkpoint-every", "1", "--no-progress"]
@@ -97,7 +100,11 @@ def test_command_line_train_and_resume(tmp_path: Path, color_images: Path) -> No
     second = subprocess.run(base + ["--steps", "3", "--resume"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "resumed from ckpt-0000002" in second.stdout + second.stderr
-    assert json.loads(second.stdout.strip().splitlines()[-1])["steps"] == 3
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 3
+    from s2p_lab.heap import glibc_mallopt
+
+    assert summary["heap_kept"] == (glibc_mallopt() is not None), "the s2p train process keeps its heap"
 
 
 @pytest.mark.slow
@@ -105,8 +112,116 @@ def test_torchrun_two_processes(tmp_path: Path, color_images: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "s2p_lab.train", "--data", str(color_images), "--out", str(tmp_path / "ddp"), "--steps", "2",
-           "--size", "64", "--batch", "2", "--base-channels", "8", "--checkpoint-every", "1", "--no-progress"]
+           "--size", "32", "--batch", "8", "--gan-start", "1", "--base-channels", "8", "--checkpoint-every", "1",
+           "--no-progress"]  # 9 images, 8 per process: fewer than a step's 16 samples (this used to spin forever)
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["steps"] == 2
     assert (tmp_path / "ddp" / "ckpt-0000002.safetensors").exists()
+
+
+# ---------------------------------------------------------------------------------- the config tree
+
+
+def _tiny_dict(tiny_config) -> dict:
+    return tiny_config.to_dict()
+
+
+@pytest.mark.slow
+def test_config_file_with_flags_on_top(tmp_path: Path, color_images: Path, tiny_config, monkeypatch) -> None:
+    from s2p_lab.cli import main as cli_main
+    from s2p_lab.heap import heap_kept
+    from s2p_lab.weights import read_metadata
+
+    monkeypatch.chdir(tmp_path)
+    file = tmp_path / "run.json"
+    file.write_text(json.dumps({
+        "data": str(color_images), "out": "run", "steps": 5, "size": 32, "batch": 2, "warmup": 1, "bf16": False,
+        "model": _tiny_dict(tiny_config), "synthesis": {"p_region_hints": 0.0, "p_no_reference": 0.1},
+    }))
+    code = cli_main(["train", "--config", str(file), "--steps", "1", "--set", "losses.adversarial=0",
+                     "--set", "synthesis.extractors=[\"xdog\"]", "--no-progress"])
+    assert code == 0
+    saved = TrainConfig.from_dict(json.loads((tmp_path / "run" / "train_config.json").read_text()))
+    assert saved.steps == 1 and saved.schedule_steps == 1, "the flag overrides the file"
+    assert saved.size == 32 and saved.model == tiny_config, "the file overrides the defaults"
+    assert saved.synthesis.p_region_hints == 0.0 and saved.synthesis.p_no_reference == 0.1
+    assert saved.synthesis.extractors == ("xdog",) and saved.losses.adversarial == 0.0
+    header = read_metadata(tmp_path / "run" / "ckpt-0000001.safetensors")
+    assert TrainConfig.from_dict(json.loads(header["s2p.train_config"])) == saved, "every checkpoint carries its config"
+    from s2p_lab.train_config import load_config
+
+    assert load_config(tmp_path / "run" / "ckpt-0000001.safetensors") == saved, "--config CHECKPOINT repeats a run"
+    assert not heap_kept(), "a library or in-process call leaves this process's malloc alone"
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [({"stepz": 3}, "stepz"), ({"synthesis": {"p_foo": 1}}, "synthesis.p_foo"), ({"steps": "10"}, "steps"),
+     ({"bf16": "yes"}, "bf16"), ({"synthesis": {"p_no_reference": "x"}}, "synthesis.p_no_reference"),
+     ({"synthesis": {"extractors": [1]}}, "synthesis.extractors"), ({"model": {"levels": 2.5}}, "model.levels"),
+     ({"losses": []}, "losses"), ({"synthesis": {"p_no_hints": 1.5}}, "synthesis.p_no_hints"),
+     ({"synthesis": {"extractors": ["crayon"]}}, "synthesis.extractors"), ({"compile": True}, "compile")],
+)
+def test_bad_config_files_are_refused_in_one_line(tmp_path: Path, color_images: Path, content: dict, named: str,
+                                                  capsys, monkeypatch) -> None:
+    from s2p_lab.cli import main as cli_main
+
+    monkeypatch.chdir(tmp_path)
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps({"data": str(color_images), "out": "run", **content}))
+    code = cli_main(["train", "--config", str(file), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("s2p: error: ") and named in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_set_and_missing_data_are_refused(tmp_path: Path, color_images: Path, capsys, monkeypatch) -> None:
+    from s2p_lab.cli import main as cli_main
+
+    monkeypatch.chdir(tmp_path)
+    for argv, named in ((["--set", "losses.l2=1"], "losses.l2"), (["--set", "steps"], "FIELD=VALUE"),
+                        (["--set", "synthesis.max_zoom=\"big\""], "synthesis.max_zoom")):
+        assert cli_main(["train", "--data", str(color_images), "--no-progress", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and named in err, err
+    assert cli_main(["train", "--steps", "2"]) == 2
+    assert "no training data" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # --compile never did anything: gone
+        cli_main(["train", "--data", str(color_images), "--compile"])
+    assert exit_info.value.code == 2
+    assert TrainConfig.from_dict({"compile": False}) == TrainConfig(), "runs of older versions can be resumed"
+
+
+def test_shipped_stage_configs(sample_dir: Path) -> None:
+    from s2p_lab.train_config import load_config
+
+    stage1, stage2 = (load_config(ROOT / "configs" / f"v0.2-stage{i}.json").validate() for i in (1, 2))
+    shipped = json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())["model"]
+    assert stage1.model.to_dict() == shipped and stage2.model.to_dict() == shipped
+    assert (stage1.synthesis.p_region_hints, stage1.synthesis.p_no_reference) == (0.0, 0.1)
+    assert (stage2.synthesis.p_region_hints, stage2.synthesis.p_no_reference) == (0.5, 0.15)
+    assert stage1.steps + stage2.steps == json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())["trained_steps"]
+    assert stage1.gan_start == 800 and stage2.gan_start == 0 and stage2.lr == 3e-4
+    assert stage2.init == f"{stage1.out}/ckpt-{stage1.steps:07d}.safetensors", "stage 2 starts from stage 1's last checkpoint"
+    card = (ROOT / "s2p_lab" / "pretrained" / "MODEL_CARD.md").read_text()
+    assert "--config configs/v0.2-stage1.json" in card and "--config configs/v0.2-stage2.json" in card
+
+
+@pytest.mark.slow
+def test_target_style_pass_and_frozen_parts_stay_in_eval(tmp_path: Path, color_images: Path, tiny_config) -> None:
+    trainer = Trainer(_config(color_images, tmp_path / "run", tiny_config, steps=2, gan_start=0, bf16=False), progress=False)
+    batch = next(iter(trainer.loader()))
+    norm = trainer.model.style_encoder.stage1[0][1]
+    assert isinstance(norm, torch.nn.BatchNorm2d)
+    before = int(norm.num_batches_tracked)
+    losses = trainer.train_step(batch)
+    assert "g_style" in losses and "d_style" in losses, "the target-style pass ran"
+    assert int(norm.num_batches_tracked) == before + 1, "only the reference pass moves the encoder's statistics"
+
+    trainer.model.style_encoder.requires_grad_(False)  # a frozen encoder
+    stats = {k: v.clone() for k, v in trainer.model.style_encoder.state_dict().items()}
+    trainer.train_step(batch)
+    assert not trainer.model.style_encoder.training and trainer.model.generator.training
+    assert all(torch.equal(v, stats[k]) for k, v in trainer.model.style_encoder.state_dict().items())

@@ -1,0 +1,120 @@
+"""The training data stream: a function of (seed, sample number), whatever the workers, ranks or restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from s2p_lab.data import IllustrationDataset, SampleStream, SynthesisConfig, list_images
+from s2p_lab.fileio import list_image_files
+from s2p_lab.splits import split_paths
+from s2p_lab.train import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def styles(sample_dir: Path) -> Path:
+    return sample_dir / "styles"
+
+
+def numbers(stream: SampleStream) -> list[list[int]]:
+    return [[n for _, n in batch] for batch in stream]
+
+
+def test_stream_is_a_function_of_the_step() -> None:
+    whole = list(SampleStream(7, batch=3, seed=5, start=0, stop=6))
+    tail = list(SampleStream(7, batch=3, seed=5, start=4, stop=6, first=4 * 3))
+    assert tail == whole[4:]
+    assert list(SampleStream(7, batch=3, seed=6, start=0, stop=6)) != whole, "the seed changes the order"
+
+
+def test_each_epoch_visits_every_image_once() -> None:
+    keys = [key for batch in SampleStream(10, batch=4, seed=0, start=0, stop=5) for key in batch]  # 2 epochs
+    assert sorted(i for i, n in keys if n < 10) == list(range(10))
+    assert sorted(i for i, n in keys if 10 <= n < 20) == list(range(10))
+    assert [i for i, n in keys if n < 10] != [i for i, n in keys if 10 <= n < 20], "each epoch has its own order"
+
+
+def test_ranks_take_disjoint_samples_and_never_run_dry() -> None:
+    """9 images, batch 8, 2 processes: every step still has its batches (they span epochs)."""
+    r0 = numbers(SampleStream(9, batch=8, seed=0, start=0, stop=3, rank=0, world=2))
+    r1 = numbers(SampleStream(9, batch=8, seed=0, start=0, stop=3, rank=1, world=2))
+    assert len(r0) == len(r1) == 3 and all(len(b) == 8 for b in r0 + r1)
+    together = sorted(n for b in r0 + r1 for n in b)
+    assert together == list(range(3 * 16)), "the two ranks share one stream without overlap or gaps"
+
+
+def test_samples_are_deterministic_and_distinct(styles: Path) -> None:
+    ds = IllustrationDataset(styles, SynthesisConfig(size=32, style_size=32), seed=3, holdout=False)
+    a, again, other = ds[(0, 5)], ds[(0, 5)], ds[(0, 6)]
+    assert all(torch.equal(a[k], again[k]) for k in a)
+    assert not torch.equal(a["target"], other["target"]), "another sample number is another synthesis"
+    reseeded = IllustrationDataset(styles, SynthesisConfig(size=32, style_size=32), seed=4, holdout=False)
+    assert not torch.equal(reseeded[(0, 5)]["target"], a["target"])
+
+
+def _trainer(data: Path, out: Path, tiny_config, **changes) -> Trainer:
+    values = dict(data=str(data), out=str(out), steps=3, size=32, batch=4, warmup=1, gan_start=10**6,
+                  bf16=False, channels_last=False, model=tiny_config)
+    values.update(changes)
+    return Trainer(TrainConfig(**values), progress=False)
+
+
+@pytest.mark.slow
+def test_loader_workers_give_distinct_samples_and_the_same_stream(styles: Path, tmp_path: Path, tiny_config) -> None:
+    """Two loader workers used to produce byte-identical samples (one generator copied into both)."""
+    alone = list(_trainer(styles, tmp_path / "a", tiny_config, workers=0).loader())
+    workers = list(_trainer(styles, tmp_path / "b", tiny_config, workers=2).loader())
+    assert len(alone) == len(workers) == 3
+    for x, y in zip(alone, workers):
+        assert all(torch.equal(x[k], y[k]) for k in x), "the stream does not depend on the number of workers"
+    targets = torch.cat([b["target"] for b in workers]).flatten(1)
+    distinct = {row.numpy().tobytes() for row in targets}
+    assert len(distinct) == len(targets), "no two samples are the same bytes"
+
+
+def test_resumed_trainer_continues_the_stream(styles: Path, tmp_path: Path, tiny_config) -> None:
+    whole = list(_trainer(styles, tmp_path / "a", tiny_config, steps=4).loader())
+    later = _trainer(styles, tmp_path / "b", tiny_config, steps=4)
+    later.step, later.samples = 2, 2 * 4
+    rest = list(later.loader())
+    assert len(rest) == 2
+    for x, y in zip(whole[2:], rest):
+        assert all(torch.equal(x[k], y[k]) for k in x)
+
+
+def _make_images(folder: Path, count: int) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        sub = folder / f"group{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(sub / f"image_{i:04d}.png")
+
+
+def test_held_out_images_never_reach_training(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    count = 60
+    while True:
+        _make_images(root, count)
+        everything = list_image_files(root, recursive=True)
+        _, held = split_paths(everything)
+        if held or count >= 960:
+            break
+        count *= 2
+    assert held, "the split holds some images out"
+    training = list_images(root)
+    assert not {p.resolve() for p in training} & {p.resolve() for p in held}
+    assert len(training) + len(held) == len(everything)
+    dataset = IllustrationDataset(root, SynthesisConfig(size=32, style_size=32))
+    assert not {p.resolve() for p in dataset.files} & {p.resolve() for p in held}
+    assert len(list_images(root, holdout=False)) == len(everything)
+
+
+def test_shared_data_holdout_is_excluded(shared_data: Path) -> None:
+    root = shared_data / "illustrations"
+    _, held = split_paths(list_image_files(root, recursive=True))
+    training = {p.resolve() for p in list_images(root)}
+    assert held and not training & {p.resolve() for p in held}

@@ -1,0 +1,80 @@
+"""Stopped and resumed, a run ends exactly where an uninterrupted one does; its schedule survives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from s2p_lab.errors import TrainingError
+from s2p_lab.train import TrainConfig, Trainer, checkpoint_path, list_checkpoints
+from s2p_lab.weights import load_tensors
+
+
+@pytest.fixture(scope="module")
+def styles(sample_dir: Path) -> Path:
+    return sample_dir / "styles"
+
+
+def config(data: Path, out: Path, tiny_config, **changes) -> TrainConfig:
+    values = dict(data=str(data), out=str(out), steps=5, size=32, batch=2, warmup=2, gan_start=1,
+                  checkpoint_every=10**6, sample_every=10**6, log_every=1, bf16=False, channels_last=False,
+                  model=tiny_config)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def states(trainer: Trainer) -> dict[str, torch.Tensor]:
+    out = {f"model.{k}": v for k, v in trainer.model.state_dict().items()}
+    out.update({f"disc.{k}": v for k, v in trainer.disc.state_dict().items()})
+    for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
+        for index, values in opt.state_dict()["state"].items():
+            out.update({f"{name}.{index}.{k}": v for k, v in values.items()})
+    return out
+
+
+@pytest.mark.slow
+def test_stopped_and_resumed_equals_uninterrupted(styles: Path, tmp_path: Path, tiny_config) -> None:
+    """GAN terms on from step 1; the resumed half also runs with two loader workers."""
+    straight = Trainer(config(styles, tmp_path / "straight", tiny_config), progress=False)
+    straight.fit()
+    first = Trainer(config(styles, tmp_path / "split", tiny_config, steps=3, schedule_steps=5), progress=False)
+    first.fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "split")] == ["ckpt-0000003.safetensors"]
+    second = Trainer(config(styles, tmp_path / "split", tiny_config, workers=2), progress=False)
+    second.fit(resume=True)
+    assert second.step == straight.step == 5 and second.samples == straight.samples == 10
+    a, b = states(straight), states(second)
+    assert a.keys() == b.keys() and any(k.startswith("opt_d.") for k in a), "the discriminator trained too"
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different
+    assert second.history[-1]["l1"] == straight.history[-1]["l1"]
+    assert "d" in straight.history[-1]
+
+
+@pytest.mark.slow
+def test_checkpoint_holds_rng_data_position_and_config(styles: Path, tmp_path: Path, tiny_config) -> None:
+    trainer = Trainer(config(styles, tmp_path / "run", tiny_config, steps=2, gan_start=10**6), progress=False)
+    trainer.fit()
+    tensors, meta = load_tensors(checkpoint_path(tmp_path / "run", 2))
+    assert torch.equal(tensors["rng.torch"], torch.get_rng_state())
+    assert int(meta["s2p.samples"]) == 2 * 2
+    saved = TrainConfig.from_dict(__import__("json").loads(meta["s2p.train_config"]))
+    assert saved.schedule_steps == 2 and saved.model == tiny_config and saved.steps == 2
+
+
+@pytest.mark.slow
+def test_more_steps_on_resume_keep_the_schedule(styles: Path, tmp_path: Path, tiny_config) -> None:
+    out = tmp_path / "run"
+    Trainer(config(styles, out, tiny_config, steps=3, warmup=1, gan_start=10**6), progress=False).fit()
+    longer = Trainer(config(styles, out, tiny_config, steps=5, warmup=1, gan_start=10**6), progress=False)
+    longer.fit(resume=True)
+    assert longer.step == 5 and longer.horizon == 3, "the cosine horizon comes from the checkpoint"
+    cfg = longer.config
+    assert longer.opt_g.param_groups[0]["lr"] == pytest.approx(cfg.lr * cfg.cosine_end), "past the schedule: its end rate"
+    assert TrainConfig.from_dict(__import__("json").loads((out / "train_config.json").read_text())).schedule_steps == 3
+
+    other = Trainer(config(styles, out, tiny_config, steps=8, schedule_steps=8, warmup=1, gan_start=10**6), progress=False)
+    with pytest.raises(TrainingError, match="3-step schedule.*--schedule-steps 8"):
+        other.fit(resume=True)
