@@ -137,8 +137,6 @@ class Trainer:
         torch.manual_seed(c.seed)  # the same initial weights in every process
         self.model = ColorizationModel(c.model).to(self.device)
         self.disc = Discriminator(c.model).to(self.device)
-        if c.init:
-            self._load_init(c.init)
         if c.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self.disc.to(memory_format=torch.channels_last)
@@ -233,6 +231,16 @@ class Trainer:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise CheckpointError(f"{path.name}: checkpoint does not fit this model ({reason})") from None
         self.step, self.seconds, self.samples, self.checkpoint_horizon = step, seconds, samples, horizon
+
+    def restore(self, resume: bool) -> Path | None:
+        """The weights to start from: the newest checkpoint (``resume``, returned), else ``init``.
+
+        A resumed stage has everything in its checkpoint, so its ``init`` file may be gone.
+        """
+        found = self.resume() if resume else None
+        if found is None and self.config.init:
+            self._load_init(self.config.init)
+        return found
 
     def resume(self) -> Path | None:
         """Load the newest checkpoint that verifies; report and skip corrupt ones."""
@@ -364,7 +372,8 @@ class Trainer:
         plots in notebooks); ``trainer.history`` holds all records so far.
         """
         c = self.config
-        if resume and (found := self.resume()) and self.is_main:
+        found = self.restore(resume)
+        if found is not None and self.is_main:
             tqdm.write(f"resumed from {found.name} at step {self.step}")
         c.schedule_steps = self.horizon  # saved resolved: a resume keeps this schedule
         if self.is_main:

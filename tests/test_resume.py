@@ -78,3 +78,21 @@ def test_more_steps_on_resume_keep_the_schedule(styles: Path, tmp_path: Path, ti
     other = Trainer(config(styles, out, tiny_config, steps=8, schedule_steps=8, warmup=1, gan_start=10**6), progress=False)
     with pytest.raises(TrainingError, match="3-step schedule.*--schedule-steps 8"):
         other.fit(resume=True)
+
+
+@pytest.mark.slow
+def test_resumed_stage_does_not_need_its_init_weights(styles: Path, tmp_path: Path, tiny_config) -> None:
+    """A stage started with ``init`` resumes from its own checkpoint even when ``init`` is gone."""
+    stage1 = Trainer(config(styles, tmp_path / "s1", tiny_config, steps=1, gan_start=10**6), progress=False)
+    stage1.fit()
+    init = checkpoint_path(tmp_path / "s1", 1)
+    stage2 = config(styles, tmp_path / "s2", tiny_config, steps=2, init=str(init), gan_start=10**6)
+    first = Trainer(stage2, progress=False)
+    first.fit()
+    init.unlink()
+    second = Trainer(config(styles, tmp_path / "s2", tiny_config, steps=3, init=str(init), gan_start=10**6), progress=False)
+    second.fit(resume=True)
+    assert second.step == 3
+    fresh = Trainer(config(styles, tmp_path / "s3", tiny_config, steps=1, init=str(init)), progress=False)
+    with pytest.raises(Exception, match="s1"):
+        fresh.fit()  # a new stage still needs its init weights, and says which file is missing

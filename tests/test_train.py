@@ -79,6 +79,7 @@ def test_init_from_a_checkpoint_takes_generator_and_discriminator(tmp_path: Path
     first.fit()
     ckpt = list_checkpoints(tmp_path / "a")[0]
     tuned = Trainer(_config(color_images, tmp_path / "b", tiny_config, steps=1, init=str(ckpt)), progress=False)
+    assert tuned.restore(resume=False) is None
     for k, v in first.disc.state_dict().items():
         torch.testing.assert_close(tuned.disc.state_dict()[k].float(), v.float(), msg=f"disc {k}")
     for k, v in first.model.state_dict().items():
@@ -86,6 +87,7 @@ def test_init_from_a_checkpoint_takes_generator_and_discriminator(tmp_path: Path
     # exported weights (no discriminator inside) start the discriminator afresh
     fresh = Trainer(_config(color_images, tmp_path / "c", tiny_config, steps=1, init=str(tmp_path / "a" / "final")),
                     progress=False)
+    fresh.restore(resume=False)
     differs = [k for k, v in first.disc.state_dict().items()
                if v.dtype.is_floating_point and not torch.equal(fresh.disc.state_dict()[k], v)]
     assert differs
