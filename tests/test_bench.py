@@ -157,6 +157,37 @@ def test_hooks_and_attention_maps_see_the_full_render(tiny_config: ModelConfig) 
             m.keep_weights, m.last_weights = False, None
 
 
+def test_watched_modules_run_the_definition_and_global_hooks_the_fast_copy(tiny_config: ModelConfig) -> None:
+    from torch.nn.modules.module import register_module_forward_hook
+
+    from s2p_lab.models.inference import SplitUp
+
+    model = _randomized(tiny_config)
+    colorizer = Colorizer(model, bf16=False)
+    rng = np.random.default_rng(6)
+    sketch = np.where(rng.random((64, 96)) > 0.9, 0, 255).astype(np.uint8)
+    prepared = colorizer.prepare_sketch(sketch, 96)
+    codes = colorizer.encode_styles([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)])
+    hint_map = colorizer.hint_map(None, prepared)
+    plain = colorizer.render(prepared, hint_map, codes)
+    seen: list[tuple] = []
+    handle = model.generator.up[0].register_forward_hook(lambda _m, inputs, out: seen.append(tuple(out.shape)))
+    try:
+        watched = colorizer.render(prepared, hint_map, codes)  # the definition: its Up runs forward
+    finally:
+        handle.remove()
+    assert seen == [(1, model.generator.up[0].conv.out_channels, 16, 24)]
+    assert np.abs(watched.astype(np.int16) - plain).max() <= 1
+    kinds: set[str] = set()
+    handle = register_module_forward_hook(lambda m, _inputs, _out: kinds.add(type(m).__name__))
+    try:
+        counted = colorizer.render(prepared, hint_map, codes)  # a global hook: the fast copy, in full
+    finally:
+        handle.remove()
+    assert SplitUp.__name__ in kinds and "Up" not in kinds
+    assert np.array_equal(counted, plain)
+
+
 def test_bf16_agrees_with_fp32() -> None:
     fp32 = Colorizer.from_pretrained(bf16=False)
     bf16 = Colorizer(fp32.model, bf16=True)

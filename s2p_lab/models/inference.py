@@ -142,13 +142,14 @@ class ModulatedInception(nn.Module):
 
     def modulate(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         norm = self.block.norm
-        scale, shift = batch_norm_affine(norm)
-        gamma, beta = self.block.film.proj(style).to(scale.dtype).chunk(2, dim=1)  # type: ignore[union-attr]
+        dtype = torch.promote_types(norm.running_var.dtype, torch.float32)  # type: ignore[union-attr]
+        gamma, beta = self.block.film.proj(style).to(dtype).chunk(2, dim=1)  # type: ignore[union-attr]
         gain = 1 + gamma
         if x.shape[0] == 1 and gain.shape[0] == 1:
-            weight = gain[0] if norm.weight is None else norm.weight.to(gain.dtype) * gain[0]
-            bias = beta[0] if norm.bias is None else norm.bias.to(gain.dtype) * gain[0] + beta[0]
+            weight = gain[0] if norm.weight is None else norm.weight.to(dtype) * gain[0]
+            bias = beta[0] if norm.bias is None else norm.bias.to(dtype) * gain[0] + beta[0]
             return F.batch_norm(x, norm.running_mean, norm.running_var, weight, bias, False, 0.0, norm.eps)
+        scale, shift = batch_norm_affine(norm)
         scale, shift = scale * gain, shift * gain + beta
         return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
 
