@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +90,9 @@ def changed_box(before: torch.Tensor, after: torch.Tensor) -> tuple[int, int, in
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _rgb_decoder(generator):
-    """``decode_hinted`` returning the colors alone (what ``torch.compile`` and the loop need)."""
+def _rgb_decoder(generator: Generator) -> Callable[[HintedFeatures, StyleCode], torch.Tensor]:
+    """``generator.decode_hinted`` returning the colors alone (what the decode loop and
+    ``torch.compile`` take); ``generator`` may also be the onnxruntime stand-in."""
 
     def decode(hinted: HintedFeatures, style: StyleCode) -> torch.Tensor:
         return generator.decode_hinted(hinted, style).rgb
@@ -249,8 +250,9 @@ class Colorizer:
                 pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
         if pending:
             batch = self._to_device(torch.stack([t for _, t in pending.values()]))
+            encode = self.model.style_encoder if self._watches_definition() else self._encode_style
             with torch.inference_mode(), self._autocast():
-                encoded = self._encode_style(batch)
+                encoded = encode(batch)
             for j, (i, (key, _)) in enumerate(pending.items()):
                 code = encoded.select(slice(j, j + 1))
                 codes[i] = code

@@ -60,9 +60,10 @@ PHASE_KRON = torch.einsum("pda,qeb->depqab", PHASE_MIX, PHASE_MIX).reshape(9, 36
 def optimize_for_inference(model: M, *, phase_split: bool = True, chunked_attention: bool = True) -> M:
     """A copy of an eval-mode model (any module holding our blocks) with the blocks rewritten.
 
-    ``phase_split`` and ``chunked_attention`` turn off the two rewrites that only pay in eager
-    PyTorch (the ONNX export and ``torch.compile`` take the plain operations instead).
+    ``phase_split=False`` keeps the plain upsample-then-convolve and ``chunked_attention=False``
+    the fused attention kernel: the ONNX export turns both off, ``torch.compile`` the second.
     Raises ``S2PError`` for a model in training mode: folding reads the running statistics.
+    Save the model, not the copy (whose state_dict keys name the wrapping blocks).
     """
     if any(m.training for m in model.modules()):
         raise S2PError("optimize_for_inference needs a model in eval mode (model.eval())")
