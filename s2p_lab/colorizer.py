@@ -332,7 +332,9 @@ class Colorizer:
         """
         return (self.model if self._watches_definition() else self.inference_model).generator
 
-    def edit_window(self, box: tuple[int, int, int, int], h: int, w: int):
+    def edit_window(
+        self, box: tuple[int, int, int, int], h: int, w: int
+    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
         """For a hint edit inside ``box``: the window to decode and the region it gets right.
 
         The output can change only within ``receptive_radius`` of the edit (the affected region);
