@@ -570,8 +570,8 @@ def _measure_size(spec: dict) -> dict:
     codes = colorizer.encode_styles([styles[0]])
     h, w = prepared.processing_size
     before, after = colorizer.hint_map(HINTS_BEFORE, prepared), colorizer.hint_map(HINTS_EDIT, prepared)
-    window = colorizer._edit_window(changed_box(before, after), h, w)
-    flops["hint_edit"] = count_flops(lambda: colorizer._decode_window(prepared, after, codes, window and window[0], True))
+    window = colorizer.edit_window(changed_box(before, after), h, w)
+    flops["hint_edit"] = count_flops(lambda: colorizer.decode_window(prepared, after, codes, window and window[0], True))
     out["gflop"] = {k: round(v / 1e9, 3) for k, v in flops.items()}
     out["processing_size"] = [h, w]
     out["original_size"] = list(prepared.original_size)
@@ -605,8 +605,8 @@ def _measure_size(spec: dict) -> dict:
     out["stages_ms"] = {k: _median_ms(v) for k, v in stages.items()}
     with torch.inference_mode():
         out["gflop_stages"] = {
-            "encode_sketch": round(count_flops(lambda: colorizer._encode_sketch(colorizer._to_device(prepared.tensor))) / 1e9, 3),
-            "decode": round(count_flops(lambda: colorizer._decode_window(prepared, hint_map, codes, None, True)) / 1e9, 3),
+            "encode_sketch": round(count_flops(lambda: colorizer.inference_model.generator.encode_sketch(prepared.tensor.to(colorizer.device))) / 1e9, 3),
+            "decode": round(count_flops(lambda: colorizer.decode_window(prepared, hint_map, codes, None, True)) / 1e9, 3),
         }
 
     if spec.get("compile"):

@@ -7,12 +7,14 @@ many references in one call share one sketch encoding, and the part of the decod
 on the sketch and hints but not on the reference (``Generator.hint_features``) runs once for all.
 
 Speed (see ``bench/RESULTS.md``): bf16 autocast and channels_last on CPUs with AVX-512 BF16 or
-AMX and on GPUs with bf16 (fp16 on older GPUs), eval-mode normalization folded into convolutions,
-inference mode, and incremental hint edits: the decoder has no image-wide operation, so when a
-hint edit touches a small region only that region (plus the decoder's receptive field) is
-decoded again and pasted into the previous result; on a CPU the decoder's large upsampling steps
-run as phase-decomposed convolutions and attention in blocks of queries (``models/blocks.py``).
-``compile=True`` adds ``torch.compile``.
+AMX and on GPUs with bf16 (fp16 on older GPUs), inference mode, and incremental hint edits: the
+decoder has no image-wide operation, so when a hint edit touches a small region only that region
+(plus the decoder's receptive field) is decoded again and pasted into the previous result. The
+networks run as rewritten by ``models.inference.optimize_for_inference`` (normalization folded
+into convolutions and FiLM, phase-decomposed upsampling, attention in blocks of queries on a CPU),
+a copy of the model that shares its weights; ``Colorizer.model`` stays the plain definition, and
+renders that something watches (hooks, kept attention maps) run it. ``compile=True`` adds
+``torch.compile``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +34,8 @@ from PIL import Image
 from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
-from .models import ColorizationModel, SketchFeatures, StyleCode, load_model
-from .models.generator import HintedFeatures
+from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
+from .models import optimize_for_inference
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
 
@@ -88,6 +90,16 @@ def changed_box(before: torch.Tensor, after: torch.Tensor) -> tuple[int, int, in
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
+def _rgb_decoder(generator: Generator) -> Callable[[HintedFeatures, StyleCode], torch.Tensor]:
+    """``generator.decode_hinted`` returning the colors alone (what the decode loop and
+    ``torch.compile`` take); ``generator`` may also be the onnxruntime stand-in."""
+
+    def decode(hinted: HintedFeatures, style: StyleCode) -> torch.Tensor:
+        return generator.decode_hinted(hinted, style).rgb
+
+    return decode
+
+
 def _digest(array: np.ndarray, *extra: object) -> str:
     h = hashlib.sha1(np.ascontiguousarray(array).tobytes())
     h.update(repr((array.shape, *extra)).encode())
@@ -133,11 +145,16 @@ class Colorizer:
         self.channels_last = channels_last
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
-        generator = self.model.generator
+        # the fast copy (shares the weights); torch.compile takes the plain attention kernel
+        self.inference_model = optimize_for_inference(self.model, chunked_attention=not compile)
+        generator = self.inference_model.generator
         self._encode_sketch = generator.encode_sketch
         self._hint_features = generator.hint_features
-        self._decode_hinted = generator.decode_hinted
-        self._encode_style = self.model.style_encoder
+        self._decode_hinted = _rgb_decoder(generator)
+        self._encode_style = self.inference_model.style_encoder
+        # ``colorize(seed=...)`` seeds this, never torch's global generator; the shipped model
+        # draws no random numbers, so today the seed changes nothing
+        self.rng = torch.Generator()
         self.backend = backend
         self.compiled = bool(compile)
         if backend == "onnxruntime":
@@ -148,11 +165,11 @@ class Colorizer:
             runtime = OnnxGenerator(self.model)
             self.bf16, self.amp_dtype, self.channels_last = False, None, False
             self._encode_sketch, self._hint_features, self._decode_hinted = (
-                runtime.encode_sketch, runtime.hint_features, runtime.decode_hinted)
+                runtime.encode_sketch, runtime.hint_features, _rgb_decoder(runtime))
         if compile:
             self._encode_sketch = torch.compile(generator.encode_sketch, dynamic=True)
             self._hint_features = torch.compile(generator.hint_features, dynamic=True)
-            self._decode_hinted = torch.compile(generator.decode_hinted, dynamic=True)
+            self._decode_hinted = torch.compile(_rgb_decoder(generator), dynamic=True)
         self.line_overlay = float(line_overlay)
         self.cache_size = cache_size
         self.incremental = incremental
@@ -206,7 +223,7 @@ class Colorizer:
         lines = cleanup_sketch(rgb)
         small = resize_long_side(lines, size, multiple=self.config.multiple)
         tensor = torch.from_numpy(255 - small).float().div_(255)[None, None]
-        encode = self.model.generator.encode_sketch if self._observed() else self._encode_sketch
+        encode = self._eager_generator().encode_sketch if self._observed() else self._encode_sketch
         with torch.inference_mode(), self._autocast():
             features = encode(self._to_device(tensor))
         prepared = PreparedSketch(key, lines, lines.shape[:2], tensor, features)
@@ -233,8 +250,9 @@ class Colorizer:
                 pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
         if pending:
             batch = self._to_device(torch.stack([t for _, t in pending.values()]))
+            encode = self.model.style_encoder if self._watches_definition() else self._encode_style
             with torch.inference_mode(), self._autocast():
-                encoded = self._encode_style(batch)
+                encoded = encode(batch)
             for j, (i, (key, _)) in enumerate(pending.items()):
                 code = encoded.select(slice(j, j + 1))
                 codes[i] = code
@@ -272,14 +290,14 @@ class Colorizer:
             box = changed_box(last.hint_map, hint_map)
             if box is None:
                 return last.rgb.copy()
-            window = self._edit_window(box, h, w)
+            window = self.edit_window(box, h, w)
         if last is not None and window is not None:
             (y0, y1, x0, x1), (ay0, ay1, ax0, ax1) = window
-            patch = self._decode_window(prepared, hint_map, styles, (y0, y1, x0, x1), observed)
+            patch = self.decode_window(prepared, hint_map, styles, (y0, y1, x0, x1), observed)
             rgb = last.rgb.copy()
             rgb[:, ay0:ay1, ax0:ax1] = patch[:, ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
         else:
-            rgb = self._decode_window(prepared, hint_map, styles, None, observed)
+            rgb = self.decode_window(prepared, hint_map, styles, None, observed)
         if self.incremental and not observed:  # copies: callers may edit their tensors in place
             kept = StyleCode(styles.vector.clone(), styles.tokens.clone(), styles.present.clone())
             self._last = _LastRender(prepared.key, kept, hint_map.clone(), rgb)
@@ -291,18 +309,32 @@ class Colorizer:
         """True while something watches the decoder (kept attention maps, forward hooks).
 
         Then every render runs the whole decoder eagerly, and nothing is reused, so that hooks
-        and attention maps see the full image.
+        and attention maps see the full image (``_eager_generator`` says which generator).
         """
         from torch.nn.modules import module as nn_module
 
-        generator = self.model.generator
-        if any(m.keep_weights for m in generator.attention_modules()):
-            return True
         if nn_module._global_forward_hooks or nn_module._global_forward_pre_hooks:
             return True
-        return any(m._forward_hooks or m._forward_pre_hooks for m in generator.modules())
+        return self._watches_definition()
 
-    def _edit_window(self, box: tuple[int, int, int, int], h: int, w: int):
+    def _watches_definition(self) -> bool:
+        """True while attention maps are kept or hooks sit on the model's own modules."""
+        if any(m.keep_weights for m in self.model.generator.attention_modules()):
+            return True
+        return any(m._forward_hooks or m._forward_pre_hooks for m in self.model.modules())
+
+    def _eager_generator(self) -> Generator:
+        """The generator an observed render runs, eagerly.
+
+        The definition (``self.model``) while its own modules are watched, so that hooks and
+        kept attention maps see the layers they were put on; with only global hooks (a FLOP
+        counter, a profiler) the fast copy, which those see as well.
+        """
+        return (self.model if self._watches_definition() else self.inference_model).generator
+
+    def edit_window(
+        self, box: tuple[int, int, int, int], h: int, w: int
+    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
         """For a hint edit inside ``box``: the window to decode and the region it gets right.
 
         The output can change only within ``receptive_radius`` of the edit (the affected region);
@@ -319,7 +351,7 @@ class Colorizer:
             return None
         return (wy0, wy1, wx0, wx1), (ay0, ay1, ax0, ax1)
 
-    def _decode_window(
+    def decode_window(
         self,
         prepared: PreparedSketch,
         hint_map: torch.Tensor,
@@ -327,7 +359,10 @@ class Colorizer:
         window: tuple[int, int, int, int] | None,
         eager: bool = False,
     ) -> np.ndarray:
-        """Decode the whole image, or a window (y0, y1, x0, x1) on the down-sampling grid."""
+        """Decode the whole image, or a window (y0, y1, x0, x1) on the down-sampling grid.
+
+        uint8 (N, h, w, 3). ``eager``: run ``_eager_generator`` uncompiled, on PyTorch.
+        """
         features = prepared.features
         if window is not None:
             y0, y1, x0, x1 = window
@@ -338,8 +373,9 @@ class Colorizer:
             features = SketchFeatures(skips)
             hint_map = hint_map[..., y0:y1, x0:x1]
         h, w = hint_map.shape[-2:]
-        hint_features = self.model.generator.hint_features if eager else self._hint_features
-        decode = self.model.generator.decode_hinted if eager else self._decode_hinted
+        generator = self._eager_generator() if eager else None
+        hint_features = generator.hint_features if generator is not None else self._hint_features
+        decode = _rgb_decoder(generator) if generator is not None else self._decode_hinted
         chunk = max(1, self.max_batch_pixels // (h * w))
         outputs = []
         with torch.inference_mode(), self._autocast():
@@ -390,12 +426,14 @@ class Colorizer:
 
         ``sketch`` and each style: a path, a PIL image or a uint8 array (HxW or HxWx3 RGB).
         ``hints``: a ``Hints``, the hints JSON dict, a path to a JSON file, or None. ``size``: the
-        processing resolution of the longer side. ``seed`` seeds torch for reproducibility (the
-        shipped model is deterministic). Returns RGB images at the sketch's original size.
+        processing resolution of the longer side. ``seed`` seeds the colorizer's own random
+        generator (``self.rng``; torch's global one is left alone): the shipped model draws no
+        random numbers, so its output does not depend on it. Returns RGB images at the sketch's
+        original size.
         """
         if isinstance(styles, (str, os.PathLike, np.ndarray, Image.Image)):
             styles = [styles]
-        torch.manual_seed(seed)
+        self.rng.manual_seed(seed)
         prepared = self.prepare_sketch(sketch, size)
         hint_map = self.hint_map(hints, prepared)
         codes = self.encode_styles(list(styles) if styles else None)

@@ -8,11 +8,14 @@ packages ``onnx`` and ``onnxruntime``::
     colorizer = Colorizer.from_pretrained(backend="onnxruntime")
     paths = export_onnx(colorizer.model, "exported/")  # the three graphs as files
 
-The generator is exported as the three stages the colorizer caches between (see
-``Generator.hint_features``): ``encode_sketch`` (sketch to skip features), ``hint_features``
-(skip features and hint map to the decoder's shared inputs) and ``decode`` (those and one style
-code to colors). Height and width are dynamic (multiples of ``2**levels``); a batch is one sketch
-and one reference. The style encoder stays in PyTorch: it is small and runs once per reference.
+The generator is exported as the three stages the colorizer caches between, each the
+``Generator`` method of that name run on the copy that ``optimize_for_inference`` rewrites
+(without the two rewrites that only pay in eager PyTorch, phase-decomposed upsampling and chunked
+attention): ``encode_sketch`` (sketch to skip features), ``hint_features`` (skip features and hint
+map to the decoder's shared inputs) and ``decode`` (``decode_hinted``: those and one style code to
+colors). The modules below only flatten the dataclasses into tensors. Height and width are
+dynamic (multiples of ``2**levels``); a batch is one sketch and one reference. The style encoder
+stays in PyTorch: it is small and runs once per reference.
 """
 
 from __future__ import annotations
@@ -26,9 +29,8 @@ import torch
 from torch import nn
 
 from .errors import S2PError
-from .models import ColorizationModel, SketchFeatures
-from .models.generator import Generator, HintedFeatures
-from .models.style_encoder import StyleCode
+from .models import ColorizationModel, Generator, GeneratorOutput, HintedFeatures, SketchFeatures, StyleCode
+from .models import optimize_for_inference
 
 OPSET = 17
 STAGES = ("encode_sketch", "hint_features", "decode")
@@ -50,7 +52,7 @@ class _HintFeatures(nn.Module):
 
     def forward(self, hint_map: torch.Tensor, *skips: torch.Tensor) -> tuple[torch.Tensor, ...]:
         hinted = self.generator.hint_features(SketchFeatures(list(skips)), hint_map)
-        return (hinted.bottleneck, *hinted.skip_terms)
+        return (hinted.bottleneck, *hinted.skips)
 
 
 class _Decode(nn.Module):
@@ -59,7 +61,7 @@ class _Decode(nn.Module):
         self.generator = generator
 
     def forward(self, vector, tokens, present, bottleneck, *terms) -> torch.Tensor:
-        return self.generator.decode_hinted(HintedFeatures(bottleneck, list(terms)), StyleCode(vector, tokens, present))
+        return self.generator.decode_hinted(HintedFeatures(bottleneck, list(terms)), StyleCode(vector, tokens, present)).rgb
 
 
 def _require_onnx() -> None:
@@ -73,9 +75,9 @@ def _require_onnx() -> None:
 def export_graphs(model: ColorizationModel, opset: int = OPSET) -> dict[str, bytes]:
     """The three stages as serialized ONNX models (float32, dynamic height and width)."""
     _require_onnx()
-    generator = model.generator
-    if generator.training:
+    if model.training:
         raise S2PError("export a model in eval mode (model.eval())")
+    generator = optimize_for_inference(model, phase_split=False, chunked_attention=False).generator
     levels = generator.config.levels
     side = 8 * generator.config.multiple
     sketch = torch.zeros(1, 1, side, side)
@@ -115,7 +117,7 @@ def export_graphs(model: ColorizationModel, opset: int = OPSET) -> dict[str, byt
 
 def export_onnx(model: ColorizationModel, directory: str | os.PathLike, opset: int = OPSET) -> dict[str, Path]:
     """Write ``encode_sketch.onnx``, ``hint_features.onnx`` and ``decode.onnx`` into ``directory``."""
-    from .imageio import write_bytes_atomic
+    from .fileio import write_bytes_atomic
 
     directory = Path(directory)
     return {name: write_bytes_atomic(directory / f"{name}.onnx", data) for name, data in export_graphs(model, opset).items()}
@@ -155,11 +157,11 @@ class OnnxGenerator:
         bottleneck, *terms = self._run("hint_features", feeds)
         return HintedFeatures(bottleneck, terms)
 
-    def decode_hinted(self, hinted: HintedFeatures, style: StyleCode) -> torch.Tensor:
+    def decode_hinted(self, hinted: HintedFeatures, style: StyleCode) -> GeneratorOutput:
         outputs = []
         for i in range(len(style)):  # one reference at a time: the graph was traced with one
             code = style.select(slice(i, i + 1))
             feeds = {"vector": code.vector, "tokens": code.tokens, "present": code.present, "bottleneck": hinted.bottleneck}
-            feeds.update({f"term{j}": t for j, t in enumerate(hinted.skip_terms)})
+            feeds.update({f"term{j}": t for j, t in enumerate(hinted.skips)})
             outputs.append(self._run("decode", feeds)[0])
-        return torch.cat(outputs)
+        return GeneratorOutput(torch.cat(outputs))

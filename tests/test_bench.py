@@ -1,8 +1,8 @@
 """Performance paths, by behavior only (never timings).
 
-``s2p bench --quick`` runs and writes the expected JSON; the inference fast paths (normalization
-folded into convolutions and FiLM, the style-shared decoder split, incremental hint edits, bf16)
-compute what the plain training-time code computes.
+``s2p bench --quick`` runs and writes the expected JSON; the colorizer's fast paths (incremental
+hint edits, bf16, the onnxruntime backend) compute what a full float32 decode computes. The
+rewritten blocks themselves are checked against the definition in ``test_inference.py``.
 """
 
 from __future__ import annotations
@@ -16,45 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from s2p_lab import Colorizer
-from s2p_lab.models import ColorizationModel, ModelConfig, SketchFeatures
-from s2p_lab.models import blocks
-from s2p_lab.models.style_encoder import StyleCode
+from s2p_lab.models import ColorizationModel, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# ------------------------------------------------------------------ the training-time code, verbatim
-def _reference_inception_forward(self, x, style=None):
-    h = self.norm(x)
-    if self.film is not None and style is not None:
-        h = self.film(h, style)
-    h = self.act(h)
-    h = torch.cat([self.branch1(h), self.branch3(h), self.branch_dilated(h)], dim=1)
-    return x + self.fuse(self.act(h))
-
-
-def _reference_down_forward(self, x):
-    for module in self:
-        x = module(x)
-    return x
-
-
-@pytest.fixture()
-def reference_code(monkeypatch):
-    """Within ``with reference_code():`` the blocks run the plain code that training runs."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def use():
-        with monkeypatch.context() as m:
-            m.setattr(blocks.InceptionBlock, "forward", _reference_inception_forward)
-            m.setattr(blocks.Down, "forward", _reference_down_forward)
-            yield
-
-    return use
 
 
 def _randomized(config: ModelConfig, seed: int = 0) -> ColorizationModel:
@@ -123,81 +89,7 @@ def test_bench_rejects_bad_sizes() -> None:
     assert done.returncode == 2 and "sizes" in done.stderr
 
 
-# ------------------------------------------------------------------ numerics of the fast paths
-def test_fast_paths_match_training_code_in_fp32(tiny_config: ModelConfig, reference_code) -> None:
-    model = _randomized(tiny_config)
-    gen = model.generator
-    sketch, hints, reference = _inputs(tiny_config, batch=3)
-    with torch.no_grad():
-        with reference_code():
-            style_ref = model.style_encoder(reference)
-            feats_ref = gen.encode_sketch(sketch)
-            out_ref = gen.decode(feats_ref, hints, style_ref).rgb
-            single_ref = gen.decode(feats_ref, hints, style_ref.select(slice(1, 2))).rgb
-        style = model.style_encoder(reference)
-        feats = gen.encode_sketch(sketch)
-        _close(style.vector, style_ref.vector)
-        _close(style.tokens, style_ref.tokens)
-        for a, b in zip(feats.skips, feats_ref.skips):
-            _close(a, b)
-        _close(gen.decode(feats, hints, style).rgb, out_ref)  # the training-time API, eval mode
-        hinted = gen.hint_features(feats, hints)  # the colorizer's split: shared part once, batch of styles
-        _close(gen.decode_hinted(hinted, style), out_ref)
-        _close(gen.decode_hinted(hinted, style.select(slice(1, 2))), single_ref)
-
-
-def test_phased_upsampling_and_chunked_attention_match_the_plain_ops(
-    tiny_config: ModelConfig, reference_code, monkeypatch
-) -> None:
-    model = _randomized(tiny_config)
-    gen = model.generator
-    sketch, hints, reference = _inputs(tiny_config, batch=3)
-    with torch.no_grad():
-        with reference_code(), monkeypatch.context() as m:  # cat + convolution, flash attention
-            m.setattr(blocks.ReferenceAttention, "_chunked_ok", staticmethod(lambda q: False))
-            style = model.style_encoder(reference)
-            feats = gen.encode_sketch(sketch)
-            out_ref = gen.decode(feats, hints, style).rgb
-        calls = {"phased": 0, "chunked": 0}
-        phased, chunked = blocks.Up._upsample_conv_phased, blocks._attention_chunked
-
-        def count_phased(*args):
-            calls["phased"] += 1
-            return phased(*args)
-
-        def count_chunked(q, k, v):
-            calls["chunked"] += 1
-            return chunked(q, k, v, rows=100)  # several blocks of queries and a remainder
-
-        monkeypatch.setattr(blocks, "PHASED_MIN_PIXELS", 0)  # every level, not only the large ones
-        monkeypatch.setattr(blocks.Up, "_upsample_conv_phased", count_phased)
-        monkeypatch.setattr(blocks, "_attention_chunked", count_chunked)
-        hinted = gen.hint_features(feats, hints)
-        _close(gen.decode_hinted(hinted, style), out_ref)
-        _close(gen.decode_hinted(hinted, style.select(slice(1, 2))), out_ref[1:2])
-        # channels_last activations, as the colorizer runs them
-        model.to(memory_format=torch.channels_last)
-        feats_cl = gen.encode_sketch(sketch.contiguous(memory_format=torch.channels_last))
-        _close(gen.decode_hinted(gen.hint_features(feats_cl, hints), style), out_ref)
-    assert calls["phased"] == 3 * tiny_config.levels and calls["chunked"] > 0
-
-
-def test_training_mode_is_the_training_code_exactly(tiny_config: ModelConfig, reference_code) -> None:
-    model = _randomized(tiny_config).train()
-    sketch, hints, reference = _inputs(tiny_config, batch=2)
-    batch = {"sketch": sketch.expand(2, -1, -1, -1), "hints": hints.expand(2, -1, -1, -1), "reference": reference,
-             "has_reference": torch.ones(2), "target": torch.zeros(2, 3, 64, 64)}
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    torch.manual_seed(0)
-    with reference_code():
-        expected, _ = model(batch)
-    model.load_state_dict(state)  # the batch-norm statistics moved: start from the same ones
-    torch.manual_seed(0)
-    got, _ = model(batch)
-    for a, b in ((got.rgb, expected.rgb), (got.gray_guide, expected.gray_guide), (got.color_guide, expected.color_guide)):
-        assert torch.equal(a, b)
-
-
+# ------------------------------------------------------------------ the colorizer's fast paths (the rewrite itself: test_inference.py)
 def test_receptive_radius_bounds_a_hint_edit(tiny_config: ModelConfig) -> None:
     model = _randomized(tiny_config)
     gen = model.generator
@@ -225,8 +117,8 @@ def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf
     incremental = Colorizer(model, bf16=bf16)
     full = Colorizer(model, bf16=bf16, incremental=False)
     windows = []
-    decode = incremental._decode_window
-    incremental._decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
+    decode = incremental.decode_window
+    incremental.decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
     incremental.colorize(sketch, styles, hints=before, size=512)
     got = incremental.colorize(sketch, styles, hints=after, size=512)
     want = full.colorize(sketch, styles, hints=after, size=512)
@@ -265,6 +157,37 @@ def test_hooks_and_attention_maps_see_the_full_render(tiny_config: ModelConfig) 
             m.keep_weights, m.last_weights = False, None
 
 
+def test_watched_modules_run_the_definition_and_global_hooks_the_fast_copy(tiny_config: ModelConfig) -> None:
+    from torch.nn.modules.module import register_module_forward_hook
+
+    from s2p_lab.models.inference import SplitUp
+
+    model = _randomized(tiny_config)
+    colorizer = Colorizer(model, bf16=False)
+    rng = np.random.default_rng(6)
+    sketch = np.where(rng.random((64, 96)) > 0.9, 0, 255).astype(np.uint8)
+    prepared = colorizer.prepare_sketch(sketch, 96)
+    codes = colorizer.encode_styles([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)])
+    hint_map = colorizer.hint_map(None, prepared)
+    plain = colorizer.render(prepared, hint_map, codes)
+    seen: list[tuple] = []
+    handle = model.generator.up[0].register_forward_hook(lambda _m, inputs, out: seen.append(tuple(out.shape)))
+    try:
+        watched = colorizer.render(prepared, hint_map, codes)  # the definition: its Up runs forward
+    finally:
+        handle.remove()
+    assert seen == [(1, model.generator.up[0].conv.out_channels, 16, 24)]
+    assert np.abs(watched.astype(np.int16) - plain).max() <= 1
+    kinds: set[str] = set()
+    handle = register_module_forward_hook(lambda m, _inputs, _out: kinds.add(type(m).__name__))
+    try:
+        counted = colorizer.render(prepared, hint_map, codes)  # a global hook: the fast copy, in full
+    finally:
+        handle.remove()
+    assert SplitUp.__name__ in kinds and "Up" not in kinds
+    assert np.array_equal(counted, plain)
+
+
 def test_bf16_agrees_with_fp32() -> None:
     fp32 = Colorizer.from_pretrained(bf16=False)
     bf16 = Colorizer(fp32.model, bf16=True)
@@ -285,9 +208,10 @@ def test_bf16_agrees_with_fp32() -> None:
     codes32, codes16 = fp32.encode_styles(styles), bf16.encode_styles(styles)
     hint_map = fp32.hint_map(hints, prepared32)
     with torch.inference_mode():
-        want = fp32.model.generator.decode_hinted(fp32.model.generator.hint_features(prepared32.features, hint_map), codes32)
+        want = fp32.model.generator.decode(prepared32.features, hint_map, codes32).rgb
         with bf16._autocast():
-            got = bf16.model.generator.decode_hinted(bf16.model.generator.hint_features(prepared16.features, hint_map), codes16)
+            fast = bf16.inference_model.generator
+            got = fast.decode_hinted(fast.hint_features(prepared16.features, hint_map), codes16).rgb
     assert ((got.float() - want).norm() / want.norm()).item() < 1e-2
 
 
@@ -340,7 +264,7 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     codes = torch_fp32.encode_styles(styles)
     hint_map = torch_fp32.hint_map(hints, prepared)
     with torch.inference_mode():
-        want = model.generator.decode_hinted(model.generator.hint_features(prepared.features, hint_map), codes)
+        want = model.generator.decode(prepared.features, hint_map, codes).rgb
         ours = runtime._decode_hinted(runtime._hint_features(runtime._encode_sketch(prepared.tensor), hint_map), codes)
     _close(ours, want, 1e-4)
     paths = export_onnx(model, tmp_path)

@@ -110,3 +110,16 @@ def test_shipped_model_follows_region_scribbles(colorizer: Colorizer, style_path
         hinted = np.asarray(colorizer.colorize(sketch, styles=None, hints=hints, size=192)[0])
         gains.append(psnr(hinted, target) - psnr(plain, target))
     assert float(np.median(gains)) > 2.0, gains
+
+
+def test_seed_leaves_the_global_generator_alone(colorizer: Colorizer, sketch_path: Path, style_paths: list[Path]) -> None:
+    import torch
+
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = colorizer.colorize(sketch_path, styles=[style_paths[0]], size=96, seed=7)
+    assert torch.equal(torch.get_rng_state(), state), "colorize must not reseed torch's global generator"
+    assert torch.equal(colorizer.rng.get_state(), torch.Generator().manual_seed(7).get_state())
+    colorizer.clear_cache()
+    other = colorizer.colorize(sketch_path, styles=[style_paths[0]], size=96, seed=8)
+    assert np.array_equal(np.asarray(first[0]), np.asarray(other[0])), "the shipped model draws no random numbers"

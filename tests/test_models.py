@@ -102,3 +102,14 @@ def test_config_validation() -> None:
         ModelConfig.from_dict({"levels": 3, "colour": 1})
     with pytest.raises(WeightsError, match="base_channels must be an integer"):
         ModelConfig.from_dict({"base_channels": "32"})
+
+
+def test_shipped_weights_name_every_tensor_of_the_definition() -> None:
+    from s2p_lab.colorizer import PRETRAINED_DIR
+    from s2p_lab.weights import load_tensors
+
+    tensors, _ = load_tensors(PRETRAINED_DIR / "model.safetensors")
+    model = load_model(PRETRAINED_DIR)
+    assert set(model.state_dict()) == set(tensors)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, tensors[key].float()), key

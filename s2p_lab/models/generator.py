@@ -1,4 +1,7 @@
-"""Generator: a U-net over the sketch, with hints and style injected, and two guide decoders."""
+"""Generator: a U-net over the sketch, with hints and style injected, and two guide decoders.
+
+The definition only; the inference tuning of a trained generator is in ``inference.py``.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +25,15 @@ class SketchFeatures:
 
 @dataclass
 class HintedFeatures:
-    """The sketch features with a hint map applied: what every style decodes from (inference).
+    """The sketch features with a hint map applied: everything the style-dependent part reads.
 
-    ``bottleneck`` is the mid-level's input; ``skip_terms[i]`` is the skip half of the ``i``-th
-    up-sampling convolution (see ``Up.skip_term``). Both have batch 1 and are shared by a batch
-    of references, so a batch decodes the style-dependent part only.
+    ``bottleneck`` is the mid-level's input; ``skips[i]`` is what the ``i``-th up-sampling step
+    takes from the encoder (``Up.skip_input`` of the hinted skip, coarse to fine). Computed once
+    per sketch and hint map, with batch 1 at inference, and shared by a batch of references.
     """
 
     bottleneck: torch.Tensor
-    skip_terms: list[torch.Tensor]
+    skips: list[torch.Tensor]
 
 
 @dataclass
@@ -76,9 +79,15 @@ class Generator(nn.Module):
 
     The sketch passes through an encoder of its own (``encode_sketch``), which is the expensive
     part that does not depend on hints or references. ``decode`` adds the hint map at every
-    level through light projections, then runs the mid-level (Inception blocks with FiLM style
-    modulation and attention to the reference tokens) and the decoder. The gray guide reads the
-    mid-level's entry (sketch and hints only), the color guide its exit, as in Style2Paints V1.
+    level through light projections (``hint_features``), then runs the mid-level (Inception
+    blocks with FiLM style modulation and attention to the reference tokens) and the decoder
+    (``decode_hinted``). The gray guide reads the mid-level's entry (sketch and hints only), the
+    color guide its exit, as in Style2Paints V1.
+
+    This is the one definition, read by training, the colorizer and the ONNX export alike. The
+    colorizer caches between the three stages (sketch features per sketch, hinted features per
+    hint map, one decode per batch of references) and runs them on the copy that
+    :func:`s2p_lab.models.inference.optimize_for_inference` rewrites for speed.
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -126,64 +135,44 @@ class Generator(nn.Module):
             skips.append(x)
         return SketchFeatures(skips)
 
-    def decode(
-        self, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode, guides: bool = False
-    ) -> GeneratorOutput:
-        """Colors from cached sketch features, a (B|1, 4, H, W) hint map and a style code.
+    def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
+        """The style-independent part of decoding: the (B|1, 4, H, W) hint map added at every level."""
+        skips = []
+        for level, (skip, proj) in enumerate(zip(features.skips, self.hint_proj)):
+            hints = pool_hints(hint_map, skip.shape[-2:], 2**level).to(skip.dtype)
+            skips.append(skip + proj(hints.contiguous(memory_format=torch.channels_last)))
+        return HintedFeatures(skips[-1], [up.skip_input(skips[-2 - i]) for i, up in enumerate(self.up)])
 
-        Sketch features and hints with batch 1 are shared by every reference in ``style``.
+    def decode_hinted(self, hinted: HintedFeatures, style: StyleCode, guides: bool = False) -> GeneratorOutput:
+        """The style-dependent part: the mid-level and the decoder, for a batch of styles.
+
+        Hinted features with batch 1 are shared by every reference in ``style``.
         """
         batch = len(style)
-        skips = []
-        for skip, proj in zip(features.skips, self.hint_proj):
-            hints = pool_hints(hint_map, skip.shape[-2:]).to(skip.dtype)
-            hints = proj(hints.contiguous(memory_format=torch.channels_last))
-            skips.append(skip + hints)  # broadcasts a batch of 1 against many
-        skips = [s.expand(batch, -1, -1, -1) if s.shape[0] != batch else s for s in skips]
-
         vector = style.vector * style.present[:, None].to(style.vector.dtype)
-        x = skips[-1]
+        x = hinted.bottleneck
         gray = self.gray_guide(x) if guides and self.gray_guide is not None else None
         for i, block in enumerate(self.mid):
             x = block(x, vector)
             if self.attention_on:
                 x = self.mid_attention[i](x, style.tokens, style.present)
+        if x.shape[0] != batch:  # nothing depended on the style yet
+            x = x.expand(batch, -1, -1, -1)
         color = self.color_guide(x) if guides and self.color_guide is not None else None
         for i, (up, block) in enumerate(zip(self.up, self.decoder)):
-            x = block(up(x, skips[-2 - i]), vector)
+            x = block(up(x, hinted.skips[i]), vector)
             if i == 0 and self.decoder_attention is not None:
                 x = self.decoder_attention(x, style.tokens, style.present)
         rgb = torch.tanh(self.to_rgb(x))
+        if gray is not None and gray.shape[0] != batch:
+            gray = gray.expand(batch, -1, -1, -1)
         return GeneratorOutput(rgb, gray, color)
 
-    # ------------------------------------------------------------------ inference split
-    # ``decode`` above is what training runs. The colorizer takes it in two steps instead, each
-    # with the same arithmetic (eval mode only): ``hint_features`` once per hint map, shared by all
-    # references, then ``decode_hinted`` per batch of references.
-    def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
-        """Everything in ``decode`` that depends on the sketch and the hints but not the style."""
-        skips = []
-        for level, (skip, proj) in enumerate(zip(features.skips, self.hint_proj)):
-            hints = pool_hints(hint_map, skip.shape[-2:], 2**level).to(skip.dtype)
-            skips.append(skip + proj(hints.contiguous(memory_format=torch.channels_last)))
-        terms = [up.skip_term(skips[-2 - i]) for i, up in enumerate(self.up)]
-        return HintedFeatures(skips[-1], terms)
-
-    def decode_hinted(self, hinted: HintedFeatures, style: StyleCode) -> torch.Tensor:
-        """The colors (B, 3, H, W) in [-1, 1] for a batch of styles, from ``hint_features``."""
-        vector = style.vector * style.present[:, None].to(style.vector.dtype)
-        x = hinted.bottleneck
-        for i, block in enumerate(self.mid):
-            x = block(x, vector)
-            if self.attention_on:
-                x = self.mid_attention[i](x, style.tokens, style.present)
-        if x.shape[0] != len(style):  # a model without FiLM or attention: nothing depends on style yet
-            x = x.expand(len(style), -1, -1, -1)
-        for i, (up, block) in enumerate(zip(self.up, self.decoder)):
-            x = block(up.forward_split(x, hinted.skip_terms[i]), vector)
-            if i == 0 and self.decoder_attention is not None:
-                x = self.decoder_attention(x, style.tokens, style.present)
-        return torch.tanh(self.to_rgb(x))
+    def decode(
+        self, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode, guides: bool = False
+    ) -> GeneratorOutput:
+        """Colors from cached sketch features, a (B|1, 4, H, W) hint map and a style code."""
+        return self.decode_hinted(self.hint_features(features, hint_map), style, guides)
 
     def receptive_radius(self) -> int:
         """Pixels (at the input resolution) beyond which a hint cannot change ``decode``'s output.

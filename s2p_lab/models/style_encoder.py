@@ -1,4 +1,8 @@
-"""Style encoder: a reference image to a global style vector and spatial tokens."""
+"""Style encoder: a reference image to a global style vector and spatial tokens.
+
+The definition only; the inference tuning (normalization folded into convolutions) is in
+``inference.py``.
+"""
 
 from __future__ import annotations
 
