@@ -26,7 +26,7 @@ Training, one fresh process per size: real ``Trainer.train_step`` calls on a sma
 images/s and the achieved rate against the bf16 matmul peak, with the minor page faults and
 kernel time per step: first the generator-only step with glibc's default heap
 (``generator_heap_returned``: big blocks are unmapped on free and faulted in again), then, as the
-trainer runs by default (``s2p_lab.heap.keep_heap``), the generator-only step (``generator``)
+the ``s2p train`` process runs (``s2p_lab.heap.keep_heap``), the generator-only step (``generator``)
 and the step with the GAN terms on (``gan``). ``--ddp``: the
 same trainer as one process and as two under ``torchrun`` (gloo), images/s of each.
 
@@ -701,7 +701,7 @@ def _measure_training(spec: dict) -> dict:
                 phases = phases[1:]  # nothing to compare with where the heap cannot be kept
             for phase, step in phases:
                 if phase == "generator":
-                    entry["heap_kept"] = keep_heap()  # from here on, as ``Trainer`` runs by default
+                    entry["heap_kept"] = keep_heap()  # from here on, as the ``s2p train`` process runs
                 trainer.step = step
                 trainer.train_step(batches[0])  # warm-up
                 samples, kernel, faults = [], [], []
