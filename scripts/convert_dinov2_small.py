@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         source_sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
         model = DinoV2().eval()
         state = map_state_dict(onnx.load(str(onnx_path)), model.state_dict())
-        session = onnxruntime.InferenceSession(str(backbone_graph(onnx_path, workdir)), providers=["CPUExecutionProvider"])
+        cut = backbone_graph(onnx_path, workdir)
+        session = onnxruntime.InferenceSession(str(cut), providers=["CPUExecutionProvider"])
 
         sizes = [(224, 224), (448, 448), (154, 210)]
         model.load_state_dict(state)

@@ -128,3 +128,13 @@ def test_attention_map_shape(model: DinoV2) -> None:
     assert attention.shape == (1, 6, 8, 10)
     sums = attention.flatten(2).sum(-1)
     assert (sums > 0).all() and (sums <= 1.0 + 1e-5).all()
+
+
+def test_bfloat16_model_takes_float_images(model: DinoV2) -> None:
+    half = load_dinov2_small(dtype=torch.bfloat16)
+    images = synthetic_image(56, 70)
+    reference = model.feature_maps(images, (8,))[8]
+    low = half.feature_maps(images, (8,))[8]
+    assert low.dtype == torch.bfloat16
+    cosine = torch.nn.functional.cosine_similarity(low.float(), reference, dim=1)
+    assert cosine.min() > 0.98

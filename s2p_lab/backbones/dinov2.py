@@ -44,7 +44,7 @@ __all__ = [
 PATCH_SIZE = 14
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "pretrained" / "backbones" / "dinov2_small.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pretrained" / "backbones" / "dinov2_small.safetensors"
 
 Fit = Literal["resize", "pad"]
 
@@ -236,12 +236,19 @@ class DinoV2(nn.Module):
         weights = last.attention.attention_weights(last.norm1(x))
         return weights[:, :, 0, 1:].reshape(pixels.shape[0], -1, rows, cols)
 
+    def _pixels(self, images: torch.Tensor, fit: Fit) -> torch.Tensor:
+        """Fitted, normalized input in the model's dtype and device (normalized in float32)."""
+        weight = self.embeddings.patch_embeddings.projection.weight
+        images = images.to(device=weight.device, dtype=torch.float32)
+        fitted = fit_to_patches(images, fit=fit, patch_size=self.config.patch_size)
+        return normalize_image(fitted).to(weight.dtype)
+
     @torch.no_grad()
     def patch_tokens(
         self, images: torch.Tensor, blocks: Sequence[int] = (12,), *, fit: Fit = "resize", norm: bool = True
     ) -> dict[int, torch.Tensor]:
         """Patch tokens (B, rows*cols, D) per chosen block from RGB ``images`` in [0, 1] (B, 3, H, W)."""
-        pixels = normalize_image(fit_to_patches(images, fit=fit, patch_size=self.config.patch_size))
+        pixels = self._pixels(images, fit)
         return {b: t[:, 1:] for b, t in self.tokens(pixels, blocks, norm=norm).items()}
 
     @torch.no_grad()
@@ -252,7 +259,7 @@ class DinoV2(nn.Module):
 
         rows = round(H / 14) with ``fit="resize"``, ceil(H / 14) with ``fit="pad"`` (at least 1).
         """
-        pixels = normalize_image(fit_to_patches(images, fit=fit, patch_size=self.config.patch_size))
+        pixels = self._pixels(images, fit)
         rows, cols = pixels.shape[2] // self.config.patch_size, pixels.shape[3] // self.config.patch_size
         maps = {}
         for b, t in self.tokens(pixels, blocks, norm=norm).items():
@@ -312,7 +319,9 @@ def load_dinov2_small(
         )
     for name, tensor in tensors.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise WeightsError(f"{path.name}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}")
+            raise WeightsError(
+                f"{path.name}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+            )
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
     model.requires_grad_(False)
     return model.eval().to(device=device, dtype=dtype)
