@@ -77,12 +77,19 @@ def warp(image: np.ndarray, flip: bool, dx: int, dy: int) -> np.ndarray:
 
 
 def figure_mask(image: np.ndarray) -> np.ndarray:
-    """Pixels that differ from the border's median color (the background), closed a little."""
+    """The figure: all but the background, which is the region of near-border-color pixels that
+    touches the border. Full-bleed pictures (a border of many colors) are all figure."""
     border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).astype(np.int16)
     background = np.median(border, axis=0)
-    differs = np.abs(image.astype(np.int16) - background).max(axis=2) > 30
+    if (np.abs(border - background).max(axis=1) <= 30).mean() < 0.6:
+        return np.ones(image.shape[:2], dtype=bool)
+    similar = (np.abs(image.astype(np.int16) - background).max(axis=2) <= 30).astype(np.uint8)
+    _, labels = cv2.connectedComponents(similar, connectivity=4)
+    touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = touching[touching > 0]
+    figure = ~np.isin(labels, touching)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-    return cv2.morphologyEx(differs.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0
+    return cv2.morphologyEx(figure.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
