@@ -1,0 +1,1 @@
+"""Pretrained image networks whose weights ship inside installable packages, converted to safetensors."""
