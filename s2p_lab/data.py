@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .errors import ImageError, TrainingError
 from .fileio import list_image_files
-from .hints import simulate_hints
+from .hint_simulation import simulate_hints
 from .imageio import load_image
 from .references import ColorJitter, synthesize_reference
 from .sketch import augment_lines, extract_sketch

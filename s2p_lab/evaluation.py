@@ -704,10 +704,10 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 2
     ``extractor``. (a) Colorized with the image itself as the only reference: mean :func:`psnr`
     and :func:`ssim` against the image, next to the sketch-only floor (the sketch as RGB against
     the image) and their differences (``psnr_gain_db``, ``ssim_gain``). (b) Colorized from
-    ``hints.deterministic_hints(image, hint_count, seed)`` alone (no reference): mean
+    ``hint_simulation.deterministic_hints(image, hint_count, seed)`` alone (no reference): mean
     :func:`hint_adherence` (``hint_de00``) and PSNR of those outputs.
     """
-    from .hints import deterministic_hints
+    from .hint_simulation import deterministic_hints
     from .sketch import extract_sketch
 
     colorizer = _load_colorizer(colorizer)

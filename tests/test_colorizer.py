@@ -96,7 +96,7 @@ def test_real_sketch_with_three_real_references(colorizer: Colorizer, shared_dat
 def test_shipped_model_follows_region_scribbles(colorizer: Colorizer, style_paths: list[Path]) -> None:
     """Scribbles in every color region (no reference) bring the output closer to the picture."""
     from s2p_lab.evaluation import psnr
-    from s2p_lab.hints import region_scribbles
+    from s2p_lab.hint_simulation import region_scribbles
     from s2p_lab.imageio import load_image, resize_long_side
     from s2p_lab.sketch import extract_sketch
 

@@ -18,10 +18,8 @@ from s2p_lab.hints import (
     Hints,
     Point,
     Stroke,
-    deterministic_hints,
-    region_scribbles,
-    simulate_hints,
 )
+from s2p_lab.hint_simulation import deterministic_hints, region_scribbles, simulate_hints
 
 HYPOTHESIS = settings(
     database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
