@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from .errors import S2PError
 
@@ -75,17 +76,22 @@ def _gray(sketch: np.ndarray) -> np.ndarray:
 def line_mask(sketch: np.ndarray, threshold: float | None = None) -> np.ndarray:
     """True on the line pixels of a sketch (dark lines on light paper).
 
-    ``threshold=None`` adapts to the sketch: halfway between the paper and the sketch's darkest
-    strokes (the 5th percentile of the non-paper pixels), at most 250 as in Style2Paints V4 and at
-    least 100, so that faint pencil still counts and anti-aliasing halos do not thicken the lines.
+    ``threshold=None`` adapts to the sketch: a little lighter than halfway between the paper (the
+    median) and the sketch's darkest strokes (the 5th percentile of the pixels clearly darker than
+    the paper, beyond its noise), at most 250 as in Style2Paints V4 and at least 100, so that faint
+    pencil still counts while paper grain and anti-aliasing halos do not.
     """
     gray = _gray(sketch)
     if threshold is None:
-        ink = gray[gray < 250]
+        # paper level and its noise, then the ink clearly darker than the paper
+        paper = float(np.median(gray))
+        noise = 1.5 * float(np.median(np.abs(gray.astype(np.float32) - paper))) + 1.0
+        margin = max(6.0, 4.0 * noise)
+        ink = gray[gray < paper - margin]
         if ink.size < 16:
             return np.zeros(gray.shape, bool)
         darkest = float(np.percentile(ink, 5))
-        threshold = min(250.0, max(100.0, (darkest + 255.0) / 2.0 + 20.0))
+        threshold = min(250.0, paper - margin, max(100.0, (darkest + paper) / 2.0 + 20.0))
     return gray < threshold
 
 
@@ -137,8 +143,10 @@ def _fill_free(labels: np.ndarray, free: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merge_small(labels: np.ndarray, lines: np.ndarray, min_area: int) -> np.ndarray:
-    """Merge regions smaller than ``min_area`` (counting free pixels) into a neighbor.
+def _merge_small(labels: np.ndarray, lines: np.ndarray, min_area: int, thin: float) -> np.ndarray:
+    """Merge regions smaller than ``min_area`` (counting free pixels), or thinner than ``thin``
+    (the widest disc inside them has at most this radius: the strips between hatch strokes,
+    doubled outlines), into a neighbor.
 
     A small region joins the larger neighbor it shares the longest border with (across a line:
     hatch cells touch through their strokes); always into a larger one, so merges form no cycles.
@@ -148,6 +156,10 @@ def _merge_small(labels: np.ndarray, lines: np.ndarray, min_area: int) -> np.nda
         n = int(labels.max()) + 1
         areas = np.bincount(labels[~lines & (labels >= 0)], minlength=n)
         small = areas < min_area
+        if thin > 0:
+            depth = cv2.distanceTransform((labels >= 0).astype(np.uint8), cv2.DIST_L2, 3)
+            widest = ndimage.maximum(depth, labels + 1, index=np.arange(1, n + 1))
+            small |= np.asarray(widest) <= thin
         if not small.any():
             break
         grown = _absorb_lines(labels, lines).astype(np.int64)
@@ -207,13 +219,16 @@ def region_map(
     *,
     levels: int = 2,
     min_area: float = 0.0003,
+    thin: float = 2.0,
     threshold: float | None = None,
 ) -> RegionMap:
     """The line-bounded regions of a sketch (uint8, paper = 255, lines dark; HxW or HxWx3).
 
     ``levels``: halvings of the line mask used to close gaps (2: gaps of 2-4 px close at 512 px).
     ``min_area``: regions smaller than this share of the image (at least 4 px) merge into a
-    neighbor; hatching and specks then do not explode into hundreds of tiny regions.
+    neighbor; hatching and specks then do not explode into hundreds of tiny regions. ``thin``:
+    regions no wider than twice this many pixels (at 512 px and below; scaled up above) merge too:
+    the strips between hatch strokes and between doubled outlines.
     Every pixel, line pixels included, gets a label 0..n-1.
     """
     if not 0 <= levels <= 6:
@@ -238,7 +253,7 @@ def region_map(
         labels = _fill_free(labels, ~finer)
     if levels == 0 or len(pyramid) == 1:
         labels = _fill_free(labels, ~lines)
-    labels = _merge_small(labels, lines, max(4, int(min_area * h * w)))
+    labels = _merge_small(labels, lines, max(4, int(min_area * h * w)), thin * max(1.0, max(h, w) / 512))
     labels = _absorb_lines(labels, lines)
     return RegionMap(_relabel(labels), lines)
 
