@@ -164,14 +164,18 @@ def _bucket_colors(hint_map: np.ndarray, regions: RegionMap) -> tuple[np.ndarray
 
 
 def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float = 0.9,
-                split_reach: float | None = 0.08) -> tuple[np.ndarray, np.ndarray]:
+                split_reach: float | None = 0.04, contested: str = "majority") -> tuple[np.ndarray, np.ndarray]:
     """The paint bucket: (uint8 HxWx3 colors, bool HxW where they apply).
 
-    A region with hints takes its most used hint color. Where its hints disagree (less than
-    ``agree`` of the hinted pixels share that color), the pixels within ``split_reach`` (a share of
-    the longer side; None: the whole region) of a hint take their nearest hint's color instead,
-    so a small dot of blush on a face colors the cheek, not half of the face.
+    A region whose hints agree (at least ``agree`` of its hinted pixels share one color) takes
+    that color. In a contested region (hints of several colors) the pixels within
+    ``split_reach`` (a share of the longer side; None: the whole region) of a hint take their
+    nearest hint's color, so a small dot of blush on a face colors the cheek, not half of the face;
+    the rest takes the most used hint color (``contested="majority"``) or is left to the network
+    (``"network"``: right where the outlines are open and one region holds several true ones).
     """
+    if contested not in ("majority", "network"):
+        raise S2PError(f"contested must be 'majority' or 'network', got {contested!r}")
     h, w = regions.shape
     hinted = _check_map(hint_map, regions.shape)
     if hinted is None:
@@ -179,18 +183,19 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
     has, colors, share = _bucket_colors(hinted, regions)
     labels = regions.labels
     out = colors[labels]
-    sel = has[labels]
     split = has & (share < agree)
+    sel = (has if contested == "majority" else has & ~split)[labels]
     if split.any():
         spread = spread_hints(hinted, regions, None if split_reach is None else split_reach * max(h, w))
         near = split[labels] & (spread[..., 3] > 0)
         out[near] = _hint_colors(spread)[near]
+        sel |= near
     return out, sel
 
 
 def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
-         agree: float = 0.9, split_reach: float | None = 0.08) -> np.ndarray:
+         agree: float = 0.9, split_reach: float | None = 0.04, contested: str = "majority") -> np.ndarray:
     """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
 
     Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
@@ -202,7 +207,7 @@ def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     if palette_colors is not None:
         colors = snap_to_palette(colors, palette_colors)
     out = colors[labels]
-    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach)
+    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
     out[sel] = fill[sel]
     for label, color in (assignment or {}).items():
         if 0 <= int(label) < regions.count:
@@ -248,7 +253,7 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) 
 def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
-         split_reach: float | None = 0.08, shading: float = 1.0) -> np.ndarray:
+         split_reach: float | None = 0.04, contested: str = "majority", shading: float = 1.0) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
@@ -269,7 +274,7 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
             if 0 <= int(label) < regions.count:
                 target[int(label)] = color
         smooth += ((target.astype(np.float32) - medians) / 255.0)[regions.labels]
-    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach)
+    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
     if sel.any():
         luma = smooth @ np.array([0.299, 0.587, 0.114], np.float32)
         big = 4 * radius
