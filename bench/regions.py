@@ -50,17 +50,20 @@ class _ModeAdapter:
         c = self.colorizer
         prepared = c.prepare_sketch(sketch, size)
         drawn = c.hint_array(hints, prepared)
-        key = hashlib.sha1(prepared.key.encode() + drawn.tobytes() + repr(self.hint_reach).encode()).hexdigest()
+        c.hint_reach = self.hint_reach
+        hint_map = c.hint_map(hints, prepared)
+        key = hashlib.sha1(prepared.key.encode() + hint_map.numpy().tobytes()).hexdigest()
         if key not in self.drafts:
-            c.hint_reach = self.hint_reach
-            rgb = c.render(prepared, c.hint_map(drawn, prepared), c.encode_styles(None))[0]
-            self.drafts[key] = rgb
+            self.drafts[key] = c.render(prepared, hint_map, c.encode_styles(None))[0]
         rgb = self.drafts[key]
-        regions = c.regions(prepared)
-        if self.mode == "flat":
-            out = refine_mod.flat(rgb, regions, drawn, split_reach=self.split_reach)
-        elif self.mode == "soft":
-            out = refine_mod.soft(rgb, regions, drawn, split_reach=self.split_reach)
+        if self.mode == "default":  # exactly what Colorizer.colorize does with its default mode
+            out = c.refine(prepared, rgb, hints)
+        elif self.mode in ("flat", "soft"):
+            # every hint (not only clicks) filling its region, for comparison
+            fn = refine_mod.flat if self.mode == "flat" else refine_mod.soft
+            out = fn(rgb, c.regions(prepared), drawn, split_reach=self.split_reach)
+        elif self.mode == "soft-nohints":
+            out = refine_mod.soft(rgb, c.regions(prepared), None)
         else:
             out = rgb
         return [c.finish(prepared, out)]
@@ -75,9 +78,8 @@ def hintauc(args: argparse.Namespace) -> None:
     _, held = split_paths(list_image_files(DATA / "illustrations"))
     paths = held[: args.pairs]
     colorizer = Colorizer.from_pretrained()
-    configs = [("raw", 0.0, None), ("soft", 0.0, 0.04), ("flat", 0.0, 0.04),
-               ("raw", 0.03, None), ("soft", 0.03, 0.04), ("flat", 0.03, 0.04),
-               ("soft", 0.03, None), ("flat", 0.03, None)]
+    configs = [("raw", 0.0, None), ("default", 0.03, None), ("soft", 0.0, 0.04), ("flat", 0.0, 0.04),
+               ("soft-nohints", 0.0, None)]
     if args.configs:
         configs = [configs[int(i)] for i in args.configs.split(",")]
     out = {}
@@ -97,7 +99,6 @@ def hintauc(args: argparse.Namespace) -> None:
 def latency(args: argparse.Namespace) -> None:
     """Full colorization per mode at ``size``; the refinement alone; a hint edit / a full one."""
     from s2p_lab import Colorizer, Hints
-    from s2p_lab.refine import refine
 
     sketch = ROOT / "sample_data" / "sketches" / "girl_portrait.png"
     style = ROOT / "sample_data" / "styles" / "cherry_blossom.png"
@@ -119,10 +120,9 @@ def latency(args: argparse.Namespace) -> None:
 
     lines = np.rint(255 - prepared.tensor[0, 0].numpy() * 255).astype(np.uint8)
     res["region_map_s"] = best(lambda: region_map(lines))
-    drawn = colorizer.hint_array(hints, prepared)
-    rgb = colorizer.render(prepared, colorizer.hint_map(drawn, prepared), colorizer.encode_styles([style]))[0]
+    rgb = colorizer.render(prepared, colorizer.hint_map(hints, prepared), colorizer.encode_styles([style]))[0]
     for mode in ("soft", "flat"):
-        res[f"refine_{mode}_s"] = best(lambda m=mode: refine(rgb, prepared.regions, m, drawn))
+        res[f"refine_{mode}_s"] = best(lambda m=mode: colorizer.refine(prepared, rgb, hints, m))
     for mode in ("raw", "soft", "flat"):
         def full(m=mode):
             colorizer._last = None  # a full decode each time, as for a new sketch or reference

@@ -264,34 +264,52 @@ class Colorizer:
             prepared.regions = region_map(lines)
         return prepared.regions
 
-    def hint_array(self, hints: object, prepared: PreparedSketch) -> np.ndarray:
-        """The hints as drawn: float32 (h, w, 4) at the processing size."""
+    def hint_array(self, hints: object, prepared: PreparedSketch, clicks_only: bool = False) -> np.ndarray:
+        """The hints as drawn: float32 (h, w, 4) at the processing size (``clicks_only``: the point
+        hints alone, the ones that act as paint buckets)."""
         h, w = prepared.processing_size
-        return Hints.load(hints).to_map(h, w)
+        hints = Hints.load(hints)
+        if clicks_only:
+            hints = Hints(points=list(hints.points))
+        return hints.to_map(h, w)
 
     def hint_map(self, hints: object, prepared: PreparedSketch) -> torch.Tensor:
-        """The (1, 4, h, w) hint map the network sees, at the processing size: each hint spread
-        over the part of its region within ``hint_reach`` of it, so the shading follows it."""
-        array = hints if isinstance(hints, np.ndarray) else self.hint_array(hints, prepared)
-        if self.hint_reach != 0 and (array[..., 3] > 0).any():
+        """The (1, 4, h, w) hint map the network sees, at the processing size.
+
+        Each point hint (a click) is spread over the part of its region within ``hint_reach`` of
+        it, so that the network's shading follows the region; strokes and raster hints already
+        say where their color goes and are passed as drawn.
+        """
+        hints = Hints.load(hints)
+        array = self.hint_array(hints, prepared)
+        if self.hint_reach != 0 and hints.points:
+            clicks = self.hint_array(hints, prepared, clicks_only=True)
             reach = None if self.hint_reach is None else self.hint_reach * max(array.shape[:2])
-            array = spread_hints(array, self.regions(prepared), reach)
+            spread = spread_hints(clicks, self.regions(prepared), reach)
+            free = array[..., 3] == 0
+            array[free] = spread[free]
         return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
 
     def refine(
         self,
         prepared: PreparedSketch,
         rgb: np.ndarray,
-        hints: np.ndarray | None = None,
+        hints: object = None,
         mode: str | None = None,
         palette: Palette | None = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
     ) -> np.ndarray:
-        """Region refinement of one network output at the processing size (``refine.refine``)."""
+        """Region refinement of one network output at the processing size (``refine.refine``).
+
+        In ``flat`` every hint fills its region (the most used color, ``refine.bucket_fill``); in
+        ``soft`` the point hints do (clicks are paint buckets) while strokes and raster hints are
+        left to the network, which follows them better than a fill does where outlines are open.
+        """
         mode = check_mode(self.default_mode if mode is None else mode)
         if mode == "raw" and palette is None and not recolor:
             return rgb
-        return refine(rgb, self.regions(prepared), mode, hints,
+        bucket = self.hint_array(hints, prepared, clicks_only=(mode == "soft")) if hints is not None else None
+        return refine(rgb, self.regions(prepared), mode, bucket,
                       palette_colors=None if palette is None else palette.array(), assignment=recolor)
 
     def render(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode) -> np.ndarray:
@@ -447,8 +465,8 @@ class Colorizer:
         mode = check_mode(self.default_mode if mode is None else mode)
         palette = load_palette(palette)
         prepared = self.prepare_sketch(sketch, size)
-        drawn = self.hint_array(hints, prepared)
-        hint_map = self.hint_map(drawn, prepared)
+        hints = Hints.load(hints)
+        hint_map = self.hint_map(hints, prepared)
         codes = self.encode_styles(list(styles) if styles else None)
-        return [self.finish(prepared, self.refine(prepared, rgb, drawn, mode, palette, recolor))
+        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor))
                 for rgb in self.render(prepared, hint_map, codes)]

@@ -63,15 +63,12 @@ def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
     mask = hint_map[..., 3] > 0
     colors = _hint_colors(hint_map)
     code = (colors[..., 0].astype(np.int32) << 16) | (colors[..., 1].astype(np.int32) << 8) | colors[..., 2]
-    code = np.where(mask, code, -1)
+    # a patch: the pixels of one color within one connected blob of hinted pixels
+    _, blobs = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    _, patch = np.unique(blobs[mask].astype(np.int64) << 24 | code[mask], return_inverse=True)
     comps = np.zeros(mask.shape, np.int64)
-    offset = 0
-    for value in np.unique(code[mask]):
-        n, lab = cv2.connectedComponents((code == value).astype(np.uint8),
-                                         connectivity=8, ltype=cv2.CV_32S)
-        sel = lab > 0
-        comps[sel] = lab[sel] + offset
-        offset += n - 1
+    comps[mask] = patch.ravel() + 1
+    offset = int(comps.max())
     labels = regions.labels.astype(np.int64)
     vote = mask & ~regions.lines
     vote |= mask & ~np.isin(comps, np.unique(comps[vote]))  # hints drawn only on lines vote with all pixels
@@ -109,13 +106,16 @@ def spread_hints(hint_map: np.ndarray, regions: RegionMap, reach: float | None =
             continue
         inside = labels[box] == label
         seeds = mask[box] & inside
-        # Euclidean distance to the nearest seed, with the indices of that seed
-        dist, (iy, ix) = ndimage.distance_transform_edt(~seeds, return_indices=True)
+        # distance to the nearest seed and which seed it is (seeds are numbered in raster order)
+        dist, nearest = cv2.distanceTransformWithLabels((~seeds).astype(np.uint8), cv2.DIST_L2, 3,
+                                                        labelType=cv2.DIST_LABEL_PIXEL)
         fill = inside & ~seeds & ~(hinted[box][..., 3] > 0)
         if reach is not None:
             fill &= dist <= reach
+        sy, sx = np.nonzero(seeds)
+        k = nearest[fill] - 1
         local = out[box]
-        local[fill] = hinted[box][iy[fill], ix[fill]]
+        local[fill] = hinted[box][sy[k], sx[k]]
     return out
 
 
@@ -164,7 +164,7 @@ def _bucket_colors(hint_map: np.ndarray, regions: RegionMap) -> tuple[np.ndarray
 
 
 def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float = 0.9,
-                split_reach: float | None = 0.04, contested: str = "majority") -> tuple[np.ndarray, np.ndarray]:
+                split_reach: float | None = 0.04, contested: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """The paint bucket: (uint8 HxWx3 colors, bool HxW where they apply).
 
     A region whose hints agree (at least ``agree`` of its hinted pixels share one color) takes
@@ -172,10 +172,13 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
     ``split_reach`` (a share of the longer side; None: the whole region) of a hint take their
     nearest hint's color, so a small dot of blush on a face colors the cheek, not half of the face;
     the rest takes the most used hint color (``contested="majority"``) or is left to the network
-    (``"network"``: right where the outlines are open and one region holds several true ones).
+    (``"network"``: right where the outlines are open and one region holds several true ones);
+    ``"auto"``: the majority color where it holds at least half of the region's hinted pixels (a
+    face with a blush dot), the network where no color does (many scribbles of many colors in one
+    open region).
     """
-    if contested not in ("majority", "network"):
-        raise S2PError(f"contested must be 'majority' or 'network', got {contested!r}")
+    if contested not in ("majority", "network", "auto"):
+        raise S2PError(f"contested must be 'majority', 'network' or 'auto', got {contested!r}")
     h, w = regions.shape
     hinted = _check_map(hint_map, regions.shape)
     if hinted is None:
@@ -184,7 +187,8 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
     labels = regions.labels
     out = colors[labels]
     split = has & (share < agree)
-    sel = (has if contested == "majority" else has & ~split)[labels]
+    keep = {"majority": has, "network": has & ~split, "auto": has & (share >= 0.5)}[contested]
+    sel = keep[labels]
     if split.any():
         spread = spread_hints(hinted, regions, None if split_reach is None else split_reach * max(h, w))
         near = split[labels] & (spread[..., 3] > 0)
@@ -195,7 +199,7 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
 
 def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
-         agree: float = 0.9, split_reach: float | None = 0.04, contested: str = "majority") -> np.ndarray:
+         agree: float = 0.9, split_reach: float | None = 0.04, contested: str = "auto") -> np.ndarray:
     """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
 
     Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
@@ -226,34 +230,56 @@ def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray) -> np.ndarra
     return palette_colors[nearest]
 
 
-def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s guided filter with a color guide (float32 HxWx3 in [0, 1]) on a color source."""
-    size = (2 * radius + 1, 2 * radius + 1)
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, step: int = 1) -> np.ndarray:
+    """He et al.'s guided filter with a color guide (float32 HxWx3 in [0, 1]) on a color source.
+
+    ``step`` > 1: the fast variant (coefficients on a subsampled grid, upsampled bilinearly and
+    applied at full resolution). The 3x3 systems are solved with explicit cofactors.
+    """
+    full_guide = guide
+    h0, w0 = guide.shape[:2]
+    if step > 1:
+        size = (max(1, w0 // step), max(1, h0 // step))
+        guide = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        radius = max(1, radius // step)
+    ksize = (2 * radius + 1, 2 * radius + 1)
 
     def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+        return cv2.boxFilter(x, -1, ksize, borderType=cv2.BORDER_REFLECT)
 
     mean_i = box(guide)
     mean_p = box(src)
-    h, w = guide.shape[:2]
-    cov = np.empty((h, w, 3, 3), np.float32)
+    var = {}
     for a in range(3):
         for b in range(a, 3):
-            cov[..., a, b] = cov[..., b, a] = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b]
-    cov += eps * np.eye(3, dtype=np.float32)
-    cross = np.empty((h, w, 3, 3), np.float32)  # cross[..., guide channel, source channel]
-    for a in range(3):
-        cross[..., a, :] = box(guide[..., a : a + 1] * src) - mean_i[..., a : a + 1] * mean_p
-    coef = np.linalg.solve(cov, cross)  # (h, w, 3 guide, 3 source)
-    offset = mean_p - np.einsum("hwg,hwgs->hws", mean_i, coef)
-    mean_coef = box(coef.reshape(h, w, 9)).reshape(h, w, 3, 3)
-    return np.einsum("hwg,hwgs->hws", guide, mean_coef) + box(offset)
+            var[a, b] = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b] + (eps if a == b else 0.0)
+    cross = [box(guide[..., a : a + 1] * src) - mean_i[..., a : a + 1] * mean_p for a in range(3)]  # (h, w, 3) each
+    # inverse of the symmetric 3x3 covariance by cofactors
+    s00, s01, s02, s11, s12, s22 = var[0, 0], var[0, 1], var[0, 2], var[1, 1], var[1, 2], var[2, 2]
+    c00 = s11 * s22 - s12 * s12
+    c01 = s02 * s12 - s01 * s22
+    c02 = s01 * s12 - s02 * s11
+    c11 = s00 * s22 - s02 * s02
+    c12 = s01 * s02 - s00 * s12
+    c22 = s00 * s11 - s01 * s01
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    inv = 1.0 / np.where(np.abs(det) < 1e-12, 1e-12, det)
+    rows = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
+    coef = [sum((rows[g][k] * inv)[..., None] * cross[k] for k in range(3)) for g in range(3)]  # per guide channel
+    offset = mean_p - sum(mean_i[..., g : g + 1] * coef[g] for g in range(3))
+    mean_coef = [box(c) for c in coef]
+    mean_offset = box(offset)
+    if step > 1:
+        mean_coef = [cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in mean_coef]
+        mean_offset = cv2.resize(mean_offset, (w0, h0), interpolation=cv2.INTER_LINEAR)
+    return sum(full_guide[..., g : g + 1] * mean_coef[g] for g in range(3)) + mean_offset
 
 
 def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
-         split_reach: float | None = 0.04, contested: str = "majority", shading: float = 1.0) -> np.ndarray:
+         split_reach: float | None = 0.04, contested: str = "auto", shading: float = 1.0) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
@@ -267,7 +293,7 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
     medians = region_medians(rgb, regions.labels, regions.count, ~regions.lines)
     guide = medians[regions.labels].astype(np.float32) / 255.0
-    smooth = _guided_filter(guide, rgb.astype(np.float32) / 255.0, radius, eps)
+    smooth = _guided_filter(guide, rgb.astype(np.float32) / 255.0, radius, eps, step=2 if min(h, w) >= 128 else 1)
     if palette_colors is not None or assignment:
         target = medians.copy() if palette_colors is None else snap_to_palette(medians, palette_colors)
         for label, color in (assignment or {}).items():

@@ -391,10 +391,10 @@ class ColorizeApp(W.VBox):
             prepared = colorizer.prepare_sketch(self._sketch, int(self.size.value))  # cached per sketch and size
             refs = [r for r in self._refs if r.toggle.value]
             codes = colorizer.encode_styles([r.rgb for r in refs] or None)  # cached per reference
-            drawn = colorizer.hint_array(self.hints, prepared)
-            outputs = colorizer.render(prepared, colorizer.hint_map(drawn, prepared), codes)
+            hints = self.hints
+            outputs = colorizer.render(prepared, colorizer.hint_map(hints, prepared), codes)
             mode = self.refine_mode.value
-            self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, drawn, mode,
+            self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
                                                                          recolor=dict(self.recolored)))
                             for rgb in outputs]
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
