@@ -47,9 +47,12 @@ def _check_map(hint_map: np.ndarray | None, shape: tuple[int, int]) -> np.ndarra
 
 
 def _hint_colors(hinted: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) hint colors (rgb*alpha divided back by alpha)."""
-    alpha = np.maximum(hinted[..., 3:], 1e-6)
-    return np.clip(np.rint(hinted[..., :3] / alpha * 255), 0, 255).astype(np.uint8)
+    """uint8 (H, W, 3) hint colors (rgb*alpha divided back by alpha; 0 where there is no hint)."""
+    out = np.zeros((*hinted.shape[:2], 3), np.uint8)
+    mask = hinted[..., 3] > 0
+    values = hinted[mask]
+    out[mask] = np.clip(np.rint(values[:, :3] / values[:, 3:] * 255), 0, 255).astype(np.uint8)
+    return out
 
 
 def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
@@ -164,7 +167,7 @@ def _bucket_colors(hint_map: np.ndarray, regions: RegionMap) -> tuple[np.ndarray
 
 
 def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float = 0.9,
-                split_reach: float | None = 0.04, contested: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+                split_reach: float | None = 0.025, contested: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """The paint bucket: (uint8 HxWx3 colors, bool HxW where they apply).
 
     A region whose hints agree (at least ``agree`` of its hinted pixels share one color) takes
@@ -199,7 +202,7 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
 
 def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
-         agree: float = 0.9, split_reach: float | None = 0.04, contested: str = "auto") -> np.ndarray:
+         agree: float = 0.9, split_reach: float | None = 0.025, contested: str = "auto") -> np.ndarray:
     """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
 
     Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
@@ -219,13 +222,27 @@ def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     return out
 
 
-def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray) -> np.ndarray:
-    """Each RGB color (N, 3) replaced by the nearest palette color in CIELAB."""
+def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each RGB color (N, 3) replaced by the nearest palette color in CIELAB.
+
+    With ``weights`` (one per color: region areas) the colors are first moved to the palette's
+    own statistics (per-channel mean and spread in CIELAB, weighted by area), so that a draft
+    whose colors all drifted (a dark reference, a gray wash) still spreads over the palette
+    instead of collapsing onto its single nearest color.
+    """
     palette_colors = np.asarray(palette_colors, np.uint8).reshape(-1, 3)
-    if len(palette_colors) == 0:
-        return np.asarray(colors, np.uint8)
-    lab = cv2.cvtColor(np.asarray(colors, np.uint8)[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    colors = np.asarray(colors, np.uint8).reshape(-1, 3)
+    if len(palette_colors) == 0 or len(colors) == 0:
+        return colors
+    lab = cv2.cvtColor(colors[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     plab = cv2.cvtColor(palette_colors[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    if weights is not None and len(palette_colors) > 1:
+        w = np.asarray(weights, np.float64).reshape(-1)
+        w = w / max(w.sum(), 1e-9)
+        mean = (lab * w[:, None]).sum(0)
+        std = np.sqrt(((lab - mean) ** 2 * w[:, None]).sum(0)) + 1e-3
+        pmean, pstd = plab.mean(0), plab.std(0) + 1e-3
+        lab = (lab - mean) / std * pstd + pmean
     nearest = ((lab[:, None, :] - plab[None]) ** 2).sum(-1).argmin(axis=1)
     return palette_colors[nearest]
 
@@ -279,7 +296,7 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, 
 def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
-         split_reach: float | None = 0.04, contested: str = "auto", shading: float = 1.0) -> np.ndarray:
+         split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 

@@ -55,10 +55,9 @@ def regions_figure(out: str, size: int, weights: str | None) -> None:
     modes = {m: colorizer.colorize(sketch, styles=[style], hints=hints, size=size, mode=m)[0]
              for m in ("raw", "soft", "flat")}
     palette = extract_palette(modes["flat"], 8)
-    locked = colorizer.colorize(second, styles=[ROOT / "sample_data/styles/night_sky.png"], size=size,
-                                mode="flat", palette=palette)[0]
-    unlocked = colorizer.colorize(second, styles=[ROOT / "sample_data/styles/night_sky.png"], size=size,
-                                  mode="flat")[0]
+    # page 2: the pencil version, same reference and hints; alone its colors drift, locked they match
+    locked = colorizer.colorize(second, styles=[style], hints=hints, size=size, mode="flat", palette=palette)[0]
+    unlocked = colorizer.colorize(second, styles=[style], hints=hints, size=size, mode="flat")[0]
     side, label, bar = 256, 18, 22
     sheet = Image.new("RGB", (side * 5, 2 * (side + label) + bar), "white")
     draw = ImageDraw.Draw(sheet)
