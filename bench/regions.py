@@ -63,7 +63,7 @@ class _ModeAdapter:
             fn = refine_mod.flat if self.mode == "flat" else refine_mod.soft
             out = fn(rgb, c.regions(prepared), drawn, split_reach=self.split_reach)
         elif self.mode == "soft-nohints":
-            out = refine_mod.soft(rgb, c.regions(prepared), None)
+            out = refine_mod.soft(rgb, c.regions(prepared), None, flatten=0.0)
         else:
             out = rgb
         return [c.finish(prepared, out)]
@@ -78,7 +78,9 @@ def hintauc(args: argparse.Namespace) -> None:
     _, held = split_paths(list_image_files(DATA / "illustrations"))
     paths = held[: args.pairs]
     colorizer = Colorizer.from_pretrained()
-    configs = [("raw", 0.0, None), ("default", 0.03, None), ("soft", 0.0, 0.04), ("flat", 0.0, 0.04),
+    # raw; the default (soft); soft and flat with every hint (not only clicks) filling its region;
+    # soft without pulling toward the region median (flatten=0)
+    configs = [("raw", 0.0, None), ("default", 0.03, None), ("soft", 0.0, 0.025), ("flat", 0.0, 0.025),
                ("soft-nohints", 0.0, None)]
     if args.configs:
         configs = [configs[int(i)] for i in args.configs.split(",")]

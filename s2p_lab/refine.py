@@ -3,12 +3,13 @@
 Modes (``MODES``):
 
 - ``raw``: the network's colors as they are.
-- ``soft``: the network's colors smoothed with a guided filter whose guide is the flat image (so
-  the smoothing stops where the region changes, as Style2Paints V4.5 smoothed under the sketch);
-  around each hint its color replaces the network's, the network's shading kept on top.
+- ``soft`` (the default): the network's colors smoothed with a guided filter whose guide is the
+  flat image (so the smoothing stops where the region changes, as Style2Paints V4.5 smoothed under
+  the sketch) and pulled part of the way toward each region's median; a hinted region (a click,
+  in ``Colorizer``) takes the hint color with the network's shading kept on top.
 - ``flat``: one color per region, the median of the network's colors there, or the hint color
-  where a hint lies inside (a paint bucket); hints of several colors in one region split it
-  between them (each pixel takes its nearest hint).
+  where a hint lies inside (a paint bucket); near each hint of another color in the same region,
+  that hint's color (``bucket_fill``).
 
 The sketch lines are laid over the result afterwards in every mode (``Colorizer.finish``). All of
 this is whole-array work on the processing-size image: a few tens of milliseconds at 512 px.
@@ -296,12 +297,16 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, 
 def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
-         split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6) -> np.ndarray:
+         split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6,
+         flatten: float = 0.3, flatten_chroma: float = 0.0) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
     The guided filter's guide is the flat image, so it smooths inside regions and keeps the steps
-    between them. In a hinted region (``bucket_fill``) the hint color replaces the color and the
+    between them; ``flatten`` then pulls each pixel that share of the way toward its region's
+    median (blotches that cross lines shrink, the shading stays; 0.3 measured best for Hint-AUC,
+    +0.25 dB over the network alone on 16 held-out pairs) and ``flatten_chroma`` does the same for
+    the chroma only (YCrCb). In a hinted region (``bucket_fill``) the hint color replaces the color and the
     luminance detail of the smoothed network output (``shading`` times it) stays on top. With a
     palette or an assignment, each region's colors are shifted so that its median lands on the
     palette color (or the assigned one).
@@ -311,6 +316,13 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     medians = region_medians(rgb, regions.labels, regions.count, ~regions.lines)
     guide = medians[regions.labels].astype(np.float32) / 255.0
     smooth = _guided_filter(guide, rgb.astype(np.float32) / 255.0, radius, eps, step=2 if min(h, w) >= 128 else 1)
+    if flatten_chroma > 0:
+        ycc = cv2.cvtColor(np.clip(smooth, 0, 1), cv2.COLOR_RGB2YCrCb)
+        flat_ycc = cv2.cvtColor(guide, cv2.COLOR_RGB2YCrCb)
+        ycc[..., 1:] += flatten_chroma * (flat_ycc[..., 1:] - ycc[..., 1:])
+        smooth = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+    if flatten > 0:
+        smooth += flatten * (guide - smooth)
     if palette_colors is not None or assignment:
         target = medians.copy() if palette_colors is None else snap_to_palette(medians, palette_colors)
         for label, color in (assignment or {}).items():
