@@ -109,22 +109,28 @@ def latency(args: argparse.Namespace) -> None:
     colorizer.regions(prepared)
     hints = Hints.load(ROOT / "sample_data" / "hints" / "girl_hints.json")  # for the refinement alone
 
-    def best(fn, repeats=args.repeats):
-        times = []
+    cpu: dict = {}
+
+    def best(fn, repeats=args.repeats, name=None):
+        """Median wall time; the median CPU time of this process goes to ``cpu[name]``."""
+        times, cpus = [], []
         for _ in range(repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
             times.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+        if name:
+            cpu[name] = float(np.median(cpus))
         return float(np.median(times))
 
     res: dict = {"size": args.size, "sketch": "sample_data/sketches/girl_portrait.png", "cpu_threads": os.cpu_count()}
     from s2p_lab.regions import region_map
 
     lines = np.rint(255 - prepared.tensor[0, 0].numpy() * 255).astype(np.uint8)
-    res["region_map_s"] = best(lambda: region_map(lines))
+    res["region_map_s"] = best(lambda: region_map(lines), name="region_map")
     rgb = colorizer.render(prepared, colorizer.hint_map(hints, prepared), colorizer.encode_styles([style]))[0]
     for mode in ("soft", "flat"):
-        res[f"refine_{mode}_s"] = best(lambda m=mode: colorizer.refine(prepared, rgb, hints, m))
+        res[f"refine_{mode}_s"] = best(lambda m=mode: colorizer.refine(prepared, rgb, hints, m), name=f"refine_{mode}")
     from s2p_lab.bench import HINTS_BEFORE, HINTS_EDIT
 
     # the definitions of ``s2p bench``: a full colorization starts from empty caches; a hint edit
@@ -140,13 +146,19 @@ def latency(args: argparse.Namespace) -> None:
             colorizer.colorize(sketch, styles=[style], hints=HINTS_EDIT, size=args.size, mode=m)
             return time.perf_counter() - t
 
-        res[f"colorize_{mode}_s"] = best(full)
+        res[f"colorize_{mode}_s"] = best(full, name=f"colorize_{mode}")
         res[f"hint_edit_{mode}_s"] = float(np.median([edit() for _ in range(args.repeats)]))
         res[f"hint_edit_over_full_{mode}"] = res[f"hint_edit_{mode}_s"] / res[f"colorize_{mode}_s"]
     res["refine_overhead_soft"] = res["colorize_soft_s"] / res["colorize_raw_s"] - 1
     res["refine_overhead_flat"] = res["colorize_flat_s"] / res["colorize_raw_s"] - 1
     res["refine_share_soft"] = res["refine_soft_s"] / res["colorize_raw_s"]
     res["refine_share_flat"] = res["refine_flat_s"] / res["colorize_raw_s"]
+    # the refinement on a new sketch (its region map included) against a whole colorization, in
+    # wall time of the parts and in CPU time (steadier on a shared machine; the network runs on
+    # every core, the refinement on one, so the wall-time share on an idle machine lies between)
+    res["cpu_s"] = cpu
+    res["new_sketch_refine_share_wall"] = (res["region_map_s"] + res["refine_soft_s"]) / res["colorize_raw_s"]
+    res["new_sketch_refine_share_cpu"] = (cpu["region_map"] + cpu["refine_soft"]) / cpu["colorize_raw"]
     res["default_mode"] = colorizer.default_mode
     _merge(f"latency_{args.size}", res)
 
