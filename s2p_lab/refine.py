@@ -108,6 +108,12 @@ def spread_hints(hint_map: np.ndarray, regions: RegionMap, reach: float | None =
         box = boxes[label]
         if box is None:
             continue
+        if reach is not None:  # only the part of the region within reach of its seeds
+            ys, xs = np.nonzero(mask[box] & (labels[box] == label))
+            r = int(np.ceil(reach))
+            y0, x0 = box[0].start, box[1].start
+            box = (slice(max(box[0].start, y0 + ys.min() - r), min(box[0].stop, y0 + ys.max() + r + 1)),
+                   slice(max(box[1].start, x0 + xs.min() - r), min(box[1].stop, x0 + xs.max() + r + 1)))
         inside = labels[box] == label
         seeds = mask[box] & inside
         # distance to the nearest seed and which seed it is (seeds are numbered in raster order)
