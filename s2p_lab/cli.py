@@ -11,21 +11,75 @@ from pathlib import Path
 
 from .commands import EXIT_OK, Parser, guarded
 
-def _colorize(args: argparse.Namespace) -> int:
-    from .colorizer import Colorizer
-    from .imageio import save_image
+def _sketch_inputs(items: list[str]) -> tuple[list[Path], bool]:
+    """The sketch files named on the command line (folders listed, name order) and whether the
+    call is a batch (several inputs or a folder: then one output subfolder per sketch)."""
+    from .errors import S2PError
+    from .fileio import list_image_files
 
-    colorizer = Colorizer.from_pretrained(args.weights, device=args.device)
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = list_image_files(path)
+            if not found:
+                raise S2PError(f"{path.name}: a directory with no images in it")
+            paths.extend(found)
+        else:
+            paths.append(path)
+    return paths, len(items) > 1 or any(Path(i).is_dir() for i in items)
+
+
+def _colorize(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm.auto import tqdm
+
+    from .colorizer import Colorizer
+    from .commands import EXIT_BAD_INPUT, one_line
+    from .errors import S2PError
+    from .imageio import save_image
+    from .palettes import extract_palette, load_palette
+
+    sketches, batch = _sketch_inputs(args.sketch)
     styles = list(args.style or [])
-    images = colorizer.colorize(args.sketch, styles=styles, hints=args.hints, size=args.size, seed=args.seed)
+    palette = load_palette(args.palette, args.palette_size) if args.palette else None
+    colorizer = Colorizer.from_pretrained(args.weights, device=args.device)
     out = Path(args.out)
-    names = [Path(s).stem for s in styles] or [Path(args.sketch).stem]
-    seen: dict[str, int] = {}
-    for name, image in zip(names, images):
-        seen[name] = seen.get(name, 0) + 1
-        unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
-        path = save_image(image, out / f"{unique}.png")
-        print(path)
+    names = [Path(s).stem for s in styles]
+    failed = 0
+    saved_palette = False
+    stems: dict[str, int] = {}
+    for sketch in tqdm(sketches, desc="colorize", unit="sketch", disable=not batch, file=sys.stderr):
+        try:
+            images = colorizer.colorize(sketch, styles=styles, hints=args.hints, size=args.size, seed=args.seed,
+                                        mode=args.mode, palette=palette)
+        except S2PError as exc:
+            if not batch:
+                raise
+            failed += 1
+            tqdm.write(f"s2p: error: {one_line(exc)}", file=sys.stderr)
+            continue
+        folder = out
+        if batch:  # one subfolder per sketch; two sketches with one name get -2, -3
+            stems[sketch.stem] = stems.get(sketch.stem, 0) + 1
+            n = stems[sketch.stem]
+            folder = out / (sketch.stem if n == 1 else f"{sketch.stem}-{n}")
+        seen: dict[str, int] = {}
+        for name, image in zip(names or [sketch.stem], images):
+            seen[name] = seen.get(name, 0) + 1
+            unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
+            path = save_image(image, folder / f"{unique}.png")
+            if batch:
+                tqdm.write(str(path))
+            else:
+                print(path)
+        if args.save_palette and not saved_palette:
+            print(extract_palette(images[0], args.palette_size).save(args.save_palette))
+            saved_palette = True
+    if failed:
+        print(f"s2p: error: {failed} of {len(sketches)} sketches failed", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
@@ -65,14 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("colorize", help="colorize a sketch with style references and hints")
-    p.add_argument("sketch", help="line-art image")
+    p = sub.add_parser("colorize", help="colorize sketches with style references and hints")
+    p.add_argument("sketch", nargs="+", help="line-art image(s) or folder(s); several: one subfolder of OUT each")
     p.add_argument("--style", action="append", metavar="REF", help="style reference image (repeatable)")
     p.add_argument("--hints", help="hints JSON file")
     p.add_argument("--size", type=int, default=512, help="processing resolution of the longer side")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--weights", default=None, help="weights folder or .safetensors (default: shipped)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: auto)")
+    from .refine import MODES
+
+    p.add_argument("--mode", choices=MODES, default=None,
+                   help="region refinement: soft (default), flat (one color per region) or raw (the network alone)")
+    p.add_argument("--palette", metavar="FILE", default=None,
+                   help="lock colors to a palette: a palette .json, or an image to take one from")
+    p.add_argument("--palette-size", type=int, default=8, help="colors taken from an image palette (default 8)")
+    p.add_argument("--save-palette", metavar="FILE.json", default=None,
+                   help="save the palette of the first output (to color more pages with --palette)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.set_defaults(func=_colorize)
 

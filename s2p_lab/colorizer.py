@@ -36,6 +36,9 @@ from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
 from .models import optimize_for_inference
+from .palettes import Palette, load_palette
+from .refine import DEFAULT_MODE, check_mode, refine, spread_hints
+from .regions import RegionMap, region_map
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
 
@@ -52,6 +55,7 @@ class PreparedSketch:
     original_size: tuple[int, int]  # (height, width)
     tensor: torch.Tensor  # (1, 1, h, w), lines = 1, at the processing size
     features: SketchFeatures
+    regions: RegionMap | None = None  # line-bounded regions at the processing size, made on first use
 
     @property
     def processing_size(self) -> tuple[int, int]:
@@ -112,6 +116,12 @@ class Colorizer:
     >>> colorizer = Colorizer.from_pretrained()
     >>> images = colorizer.colorize("sketch.png", styles=["a.png", "b.png"], size=512)
     """
+
+    #: refinement when ``colorize`` is given no ``mode`` (``refine.MODES``)
+    default_mode: str = DEFAULT_MODE
+    #: the network sees each hint spread over its region up to this share of the longer side from
+    #: the click (None: the whole region; 0: hints as drawn)
+    hint_reach: float | None = 0.03
 
     def __init__(
         self,
@@ -265,11 +275,60 @@ class Colorizer:
         while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles else 1):
             cache.popitem(last=False)
 
-    def hint_map(self, hints: object, prepared: PreparedSketch) -> torch.Tensor:
-        """The (1, 4, h, w) hint map at the processing size."""
+    def regions(self, prepared: PreparedSketch) -> RegionMap:
+        """The sketch's line-bounded regions at the processing size (made once per prepared sketch)."""
+        if prepared.regions is None:
+            lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+            prepared.regions = region_map(lines)
+        return prepared.regions
+
+    def hint_array(self, hints: object, prepared: PreparedSketch, clicks_only: bool = False) -> np.ndarray:
+        """The hints as drawn: float32 (h, w, 4) at the processing size (``clicks_only``: the point
+        hints alone, the ones that act as paint buckets)."""
         h, w = prepared.processing_size
-        array = Hints.load(hints).to_map(h, w)
+        hints = Hints.load(hints)
+        if clicks_only:
+            hints = Hints(points=list(hints.points))
+        return hints.to_map(h, w)
+
+    def hint_map(self, hints: object, prepared: PreparedSketch) -> torch.Tensor:
+        """The (1, 4, h, w) hint map the network sees, at the processing size.
+
+        Each point hint (a click) is spread over the part of its region within ``hint_reach`` of
+        it, so that the network's shading follows the region; strokes and raster hints already
+        say where their color goes and are passed as drawn.
+        """
+        hints = Hints.load(hints)
+        array = self.hint_array(hints, prepared)
+        if self.hint_reach != 0 and hints.points:
+            clicks = self.hint_array(hints, prepared, clicks_only=True)
+            reach = None if self.hint_reach is None else self.hint_reach * max(array.shape[:2])
+            spread = spread_hints(clicks, self.regions(prepared), reach)
+            free = array[..., 3] == 0
+            array[free] = spread[free]
         return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+
+    def refine(
+        self,
+        prepared: PreparedSketch,
+        rgb: np.ndarray,
+        hints: object = None,
+        mode: str | None = None,
+        palette: Palette | None = None,
+        recolor: dict[int, tuple[int, int, int]] | None = None,
+    ) -> np.ndarray:
+        """Region refinement of one network output at the processing size (``refine.refine``).
+
+        In ``flat`` every hint fills its region (the most used color, ``refine.bucket_fill``); in
+        ``soft`` the point hints do (clicks are paint buckets) while strokes and raster hints are
+        left to the network, which follows them better than a fill does where outlines are open.
+        """
+        mode = check_mode(self.default_mode if mode is None else mode)
+        if mode == "raw" and palette is None and not recolor:
+            return rgb
+        bucket = self.hint_array(hints, prepared, clicks_only=(mode == "soft")) if hints is not None else None
+        return refine(rgb, self.regions(prepared), mode, bucket,
+                      palette_colors=None if palette is None else palette.array(), assignment=recolor)
 
     def render(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode) -> np.ndarray:
         """Run the decoder: uint8 (N, h, w, 3) at the processing size.
@@ -421,6 +480,9 @@ class Colorizer:
         hints: object = None,
         size: int = 512,
         seed: int = 0,
+        mode: str | None = None,
+        palette: object = None,
+        recolor: dict[int, tuple[int, int, int]] | None = None,
     ) -> list[Image.Image]:
         """Colorize ``sketch`` once per style reference (or once from hints alone).
 
@@ -428,13 +490,20 @@ class Colorizer:
         ``hints``: a ``Hints``, the hints JSON dict, a path to a JSON file, or None. ``size``: the
         processing resolution of the longer side. ``seed`` seeds the colorizer's own random
         generator (``self.rng``; torch's global one is left alone): the shipped model draws no
-        random numbers, so its output does not depend on it. Returns RGB images at the sketch's
-        original size.
+        random numbers, so its output does not depend on it. ``mode``: the region refinement,
+        ``"soft"``, ``"flat"`` or ``"raw"`` (None: ``default_mode``). ``palette``: a ``Palette``,
+        its JSON dict or file, or an image to take one from; every region is snapped to its
+        nearest palette color. ``recolor``: region label (``regions(prepared)``) -> RGB, regions
+        recolored by hand. Returns RGB images at the sketch's original size.
         """
         if isinstance(styles, (str, os.PathLike, np.ndarray, Image.Image)):
             styles = [styles]
         self.rng.manual_seed(seed)
+        mode = check_mode(self.default_mode if mode is None else mode)
+        palette = load_palette(palette)
         prepared = self.prepare_sketch(sketch, size)
+        hints = Hints.load(hints)
         hint_map = self.hint_map(hints, prepared)
         codes = self.encode_styles(list(styles) if styles else None)
-        return [self.finish(prepared, rgb) for rgb in self.render(prepared, hint_map, codes)]
+        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor))
+                for rgb in self.render(prepared, hint_map, codes)]

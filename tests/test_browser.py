@@ -13,6 +13,8 @@ writes the result. The checks:
 * the saved hints hold one point where the canvas was clicked, in the picked color;
 * what the browser shows is the saved result, and the saved result is what the library computes
   for that sketch, those references and those hints (so the click reached the model intact);
+* the click works like a paint bucket: the whole face region (of the sketch's region map), far
+  beyond the clicked disc, moves toward the hint color, and the rest of the picture does not;
 * the hint's color shows at the clicked place: compared with the first, unhinted coloring, the
   result there moved toward magenta. This one depends on the weights following hints; when the
   library itself (same weights, no browser) does not move toward the hint either, the test is
@@ -278,7 +280,7 @@ def colorize_session(lab, chromium_browser, tmp_path_factory):
 def test_colorize_app_round_trip(colorize_session):
     s = colorize_session
     assert len(set(s["first_srcs"] + s["after_colorize"])) == 4  # new blobs for both variants
-    assert "saved 3 files" in s["status"]  # two variants and the hints
+    assert "saved 5 files" in s["status"]  # two variants, their palettes and the hints
     assert s["screenshot"].stat().st_size > 10_000
 
     saved = s["saved"]
@@ -321,6 +323,31 @@ def test_hint_color_shows_at_the_clicked_place(colorizer_distances):
     if not d["lib_hinted"] < d["lib_plain"] - 5:
         pytest.xfail("these weights do not follow hints (the library alone shows the same): " + report)
     pytest.fail("the library follows the hint but the app's result does not: " + report)
+
+
+def test_a_click_on_the_face_colors_the_whole_face(colorize_session):
+    """The default refinement works like a paint bucket: the whole face region moves toward the
+    hint color, far beyond the clicked disc, and the rest of the picture mostly does not."""
+    from scipy import ndimage
+
+    from s2p_lab import Colorizer
+
+    s = colorize_session
+    plain, hinted = (s["plain"][0].astype(float), s["hinted"][0].astype(float))
+    h, w = hinted.shape[:2]
+    colorizer = Colorizer.from_pretrained()
+    prepared = colorizer.prepare_sketch(SAMPLE / "sketches" / "girl_portrait.png", APP_SIZE)
+    regions = colorizer.regions(prepared).resized(h, w)
+    near_line = ndimage.binary_dilation(regions.lines, iterations=2)
+    face = (regions.labels == regions.at(*CLICK)) & ~near_line
+    yy, xx = np.mgrid[:h, :w]
+    far = face & (np.hypot(xx + 0.5 - CLICK[0] * w, yy + 0.5 - CLICK[1] * h) > 2.5 * RADIUS * max(h, w))
+    hint = np.array(HINT, float)
+    moved = np.linalg.norm(hinted - hint, axis=-1) < np.linalg.norm(plain - hint, axis=-1) - 40
+    assert far.sum() > 100, "the face region should reach well beyond the clicked disc"
+    assert moved[far].mean() > 0.8, f"only {moved[far].mean():.0%} of the face away from the click took the hint"
+    elsewhere = ~ndimage.binary_dilation(regions.labels == regions.at(*CLICK), iterations=3)
+    assert moved[elsewhere].mean() < 0.2, f"{moved[elsewhere].mean():.0%} of the rest moved toward the hint"
 
 
 @pytest.fixture(scope="module")

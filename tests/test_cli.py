@@ -118,6 +118,58 @@ def test_colorize_same_reference_name_twice(files, tmp_path: Path, capsys) -> No
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["red-2.png", "red.png"]
 
 
+def test_colorize_a_folder_and_files_one_subfolder_each(files, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "sketches"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(files["sketch"].read_bytes())
+    (folder / "notes.txt").write_text("not an image, not listed")
+    code, out, err = run(["colorize", folder, files["sketch"], "--size", "64", "--style", files["red"],
+                          "--mode", "flat", "-o", "out"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a", "b", "sketch"]
+    for sub in ("a", "b", "sketch"):
+        assert [p.name for p in (tmp_path / "out" / sub).iterdir()] == ["red.png"]
+    assert sorted(Path(line).parent.name for line in out.split()) == ["a", "b", "sketch"]
+
+
+def test_colorize_a_folder_goes_on_after_a_bad_file(files, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "sketches"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(files["sketch"].read_bytes())
+    (folder / "broken.png").write_bytes(b"these are not pixels\n" * 20)
+    (folder / "c.png").write_bytes(files["sketch"].read_bytes())
+    code, out, err = run(["colorize", folder, "--size", "64", "-o", "out"], capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("s2p: error")]
+    assert len(lines) == 2 and "broken.png" in lines[0] and "1 of 3 sketches failed" in lines[1], err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a", "c"]
+
+
+def test_colorize_modes_and_palettes(files, tmp_path: Path, capsys) -> None:
+    code, out, err = run(colorize(files, "--style", files["red"], "--mode", "flat", "--save-palette", "p.json",
+                                  "-o", "flat"), capsys)
+    assert code == 0, err
+    palette = json.loads((tmp_path / "p.json").read_text())
+    assert 1 <= len(palette["colors"]) <= 8
+    code, _, err = run(colorize(files, "--style", files["blue"], "--mode", "flat", "--palette", "p.json",
+                                "-o", "locked"), capsys)
+    assert code == 0, err
+    allowed = {tuple(c) for c in palette["colors"]}
+    with Image.open(tmp_path / "locked" / "blue.png") as im:
+        pixels = np.asarray(im).reshape(-1, 3)
+    # away from the lines every pixel is a palette color
+    sketch = np.asarray(Image.open(files["sketch"]).convert("L")).reshape(-1)
+    assert {tuple(c) for c in np.unique(pixels[sketch == 255], axis=0)} <= allowed
+    code, _, err = run(colorize(files, "--palette", files["red"], "-o", "from-image"), capsys)
+    assert code == 0, err
+    assert_bad_input(run(colorize(files, "--palette", "nowhere.json", "-o", "x"), capsys), "nowhere.json")
+    (tmp_path / "bad.json").write_text('{"colors": [[1, 2, 300]]}')
+    assert_bad_input(run(colorize(files, "--palette", "bad.json", "-o", "x"), capsys), "palette color 0")
+    code, _, err = run(colorize(files, "--mode", "cel", "-o", "x"), capsys)
+    assert code == 2 and "cel" in err
+
+
 def test_the_installed_command(files, tmp_path: Path) -> None:
     """The console script in its own process: success, then one bad input."""
     assert S2P.exists(), S2P

@@ -33,6 +33,7 @@ def small_parameters(tmp: Path) -> dict[str, dict[str, object]]:
         "01_colorize.ipynb": {"SIZE": 128, "N_REFERENCES": 3, "APP_REFERENCES": 2, "SAVE_DIR": str(tmp / "colorized")},
         "02_sketch_extraction.ipynb": {"DISPLAY": 160, "SIZE": 128},
         "03_feature_transfer.ipynb": {"SIZE": 128, "GROUPS": 4, "STEPS": 3, "REFERENCES": ["sunset", "ocean_beach"]},
+        "05_regions.ipynb": {"SIZE": 128},
         "04_train_short.ipynb": {
             "DATA": str(SAMPLE / "styles"),
             "OUT": str(tmp / "run"),
@@ -111,7 +112,8 @@ def test_notebooks_are_clean_and_documented():
                 assert not cell.outputs and cell.execution_count is None, f"{path.name}: committed outputs"
 
 
-NAMES = ["01_colorize.ipynb", "02_sketch_extraction.ipynb", "03_feature_transfer.ipynb", "04_train_short.ipynb"]
+NAMES = ["01_colorize.ipynb", "02_sketch_extraction.ipynb", "03_feature_transfer.ipynb", "04_train_short.ipynb",
+         "05_regions.ipynb"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("ipycanvas")
@@ -24,6 +24,7 @@ from s2p_lab.widgets import (  # noqa: E402
     draw_hints,
     image_grid,
 )
+from s2p_lab.palettes import Palette  # noqa: E402
 from s2p_lab.widgets.common import hex_to_rgb, named_sources, rgb_to_hex, status_text, upload_items  # noqa: E402
 
 SIZE = 64
@@ -255,13 +256,47 @@ def test_save_writes_pngs_and_hints_and_lists_paths(app, tmp_path):
     app.save_dir.value = str(tmp_path / "saved")
     app.save_button.click()
     paths = app.saved_paths
-    assert [p.name for p in paths] == ["grid__red.png", "grid__blue.png", "grid__hints.json"]
+    assert [p.name for p in paths] == ["grid__red.png", "grid__blue.png", "grid__red__palette.json",
+                                       "grid__blue__palette.json", "grid__hints.json"]
     for p in paths:
         assert p.exists() and str(p) in app.saved.value
     assert Image.open(paths[0]).size == (96, 120)
     np.testing.assert_array_equal(np.asarray(Image.open(paths[0]).convert("RGB")), np.asarray(app.results[0]))
-    assert Hints.load(paths[2]) == app.hints
-    assert json.loads(paths[2].read_text())["points"][0]["rgb"] == [0x12, 0x34, 0x56]
+    assert Palette.load(paths[2]) == app.palettes[0]
+    assert Hints.load(paths[4]) == app.hints
+    assert json.loads(paths[4].read_text())["points"][0]["rgb"] == [0x12, 0x34, 0x56]
+
+
+def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
+    app.refine_mode.value = "flat"
+    app.colorize()
+    strips = [card.children[2] for card in app.variants.children]
+    assert [len(s.children) for s in strips] == [len(p) for p in app.palettes] and all(app.palettes)
+    # a swatch click takes its color and the recolor tool
+    swatch = strips[0].children[-1]
+    swatch.click()
+    assert app.mode.value == "recolor" and app.color.value == app.palettes[0].hex()[-1]
+    # a click with the recolor tool paints the whole clicked cell of the grid, nothing else
+    app.color.value = "#00ff00"
+    _click(app, 0.37, 0.5)
+    assert len(app.recolored) == 1 and not app.items
+    result = np.asarray(app.results[0])
+    prepared = colorizer.prepare_sketch(app._sketch, SIZE)
+    regions = colorizer.regions(prepared).resized(*result.shape[:2])
+    label = regions.at(0.37, 0.5)
+    inside = (regions.labels == label) & ~regions.lines
+    inside &= ~np.asarray(Image.fromarray(regions.lines.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(5))).astype(bool)
+    assert (np.abs(result[inside].astype(int) - [0, 255, 0]).max(axis=1) <= 12).mean() > 0.95
+    assert (np.abs(result[regions.labels != label].astype(int) - [0, 255, 0]).max(axis=1) > 40).mean() > 0.9
+    # the library gives the same picture for the same recoloring
+    direct = colorizer.colorize(app._sketch, styles=[app._refs[0].rgb, app._refs[1].rgb], size=SIZE, mode="flat",
+                                recolor=app.recolored)[0]
+    assert np.abs(np.asarray(direct, int) - result).max() <= 2
+    app.clear_hints()
+    assert not app.recolored
+    app.refine_mode.value = "raw"
+    raw = np.asarray(app.results[0])
+    assert not np.array_equal(raw, result)
 
 
 def test_internal_errors_are_reported_not_raised(app, colorizer, monkeypatch):

@@ -1,6 +1,11 @@
-"""Render the README's picture: one sample sketch colorized with several sample references.
+"""Render the README's pictures from the sample data.
 
     .venv/bin/python tools/make_readme_figure.py [--out docs/images/one_sketch_many_styles.png]
+    .venv/bin/python tools/make_readme_figure.py --regions [--out docs/images/regions_modes.png]
+
+The first: one sample sketch colorized with several sample references. ``--regions``: the region
+map, raw / soft / flat with the sample hints, and a palette taken from one sketch's result locked
+onto a second sketch of the same character.
 
 Uses only the repository's own sample data and the shipped weights.
 """
@@ -26,9 +31,64 @@ def tile(image: Image.Image, side: int) -> Image.Image:
     return canvas
 
 
+def palette_strip(colors: list[tuple[int, int, int]], width: int, height: int) -> Image.Image:
+    strip = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(strip)
+    step = width / max(1, len(colors))
+    for i, color in enumerate(colors):
+        draw.rectangle([round(i * step) + 1, 1, round((i + 1) * step) - 2, height - 2], fill=tuple(color))
+    return strip
+
+
+def regions_figure(out: str, size: int, weights: str | None) -> None:
+    """Region map, raw / soft / flat with hints; a palette locked across two sketches."""
+    from s2p_lab.palettes import extract_palette
+    from s2p_lab.regions import region_overlay
+
+    sketch = ROOT / "sample_data/sketches/girl_portrait.png"
+    second = ROOT / "sample_data/sketches_photo/pencil_girl.jpg"
+    hints = ROOT / "sample_data/hints/girl_hints.json"
+    style = ROOT / "sample_data/styles/cherry_blossom.png"
+    colorizer = Colorizer.from_pretrained(weights)
+    prepared = colorizer.prepare_sketch(sketch, size)
+    regions = Image.fromarray(region_overlay(colorizer.regions(prepared)))
+    modes = {m: colorizer.colorize(sketch, styles=[style], hints=hints, size=size, mode=m)[0]
+             for m in ("raw", "soft", "flat")}
+    palette = extract_palette(modes["flat"], 8)
+    # page 2: the pencil version, same reference and hints; alone its colors drift, locked they match
+    locked = colorizer.colorize(second, styles=[style], hints=hints, size=size, mode="flat", palette=palette)[0]
+    unlocked = colorizer.colorize(second, styles=[style], hints=hints, size=size, mode="flat")[0]
+    side, label, bar = 256, 18, 22
+    sheet = Image.new("RGB", (side * 5, 2 * (side + label) + bar), "white")
+    draw = ImageDraw.Draw(sheet)
+    row1 = [("sketch + hints", Image.fromarray(draw_hints_rgb(sketch, hints))), ("regions", regions),
+            ("raw (network)", modes["raw"]), ("soft", modes["soft"]), ("flat", modes["flat"])]
+    for i, (name, image) in enumerate(row1):
+        sheet.paste(tile(image, side), (i * side, label))
+        draw.text((i * side + 4, 2), name, fill="black")
+    y = side + label
+    row2 = [("page 1 (flat) and its palette", modes["flat"]), ("page 2: pencil sketch", Image.open(second)),
+            ("page 2, own colors", unlocked), ("page 2, palette of page 1", locked)]
+    for i, (name, image) in enumerate(row2):
+        sheet.paste(tile(image, side), (i * side, y + label))
+        draw.text((i * side + 4, y + 2), name, fill="black")
+    sheet.paste(palette_strip(palette.colors, side, bar), (0, y + label + side))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, optimize=True)
+    print(out, np.asarray(sheet).shape)
+
+
+def draw_hints_rgb(sketch: Path, hints: Path) -> np.ndarray:
+    from s2p_lab.widgets.plots import draw_hints
+
+    return draw_hints(Image.open(sketch).convert("RGB"), str(hints))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(ROOT / "docs/images/one_sketch_many_styles.png"))
+    parser.add_argument("--out", default=None, help="output PNG (default: docs/images/one_sketch_many_styles.png, "
+                                                     "or docs/images/regions_modes.png with --regions)")
+    parser.add_argument("--regions", action="store_true", help="the regions, modes and palette figure")
     parser.add_argument("--sketch", default=str(ROOT / "sample_data/sketches/girl_portrait.png"))
     parser.add_argument("--styles", type=int, default=4)
     parser.add_argument("--size", type=int, default=512)
@@ -36,6 +96,10 @@ def main() -> None:
     parser.add_argument("--names", nargs="*", help="style file stems to use instead of the first --styles")
     parser.add_argument("--hints", default=None, help="hints JSON for every variant")
     args = parser.parse_args()
+    if args.regions:
+        regions_figure(args.out or str(ROOT / "docs/images/regions_modes.png"), args.size, args.weights)
+        return
+    args.out = args.out or str(ROOT / "docs/images/one_sketch_many_styles.png")
     styles = sorted((ROOT / "sample_data/styles").glob("*.png"))[: args.styles]
     if args.names:
         styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in args.names]

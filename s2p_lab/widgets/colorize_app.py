@@ -17,6 +17,8 @@ from PIL import Image
 from ..errors import S2PError
 from ..hints import Hints, Point, Stroke
 from ..imageio import ImageSource, load_image, save_image
+from ..palettes import Palette, extract_palette
+from ..refine import DEFAULT_MODE, MODES as REFINE_MODES
 from .common import (
     SAMPLE_DATA,
     fit_size,
@@ -33,7 +35,8 @@ from .common import (
 )
 
 SWATCHES = ("#e8344e", "#f59f2a", "#f7d84a", "#43b05c", "#2f9fd8", "#3d4fc4", "#9b51e0", "#f2b8a0", "#5b3a29", "#ffffff")
-MODES = (("point", "point"), ("stroke", "stroke"), ("eraser", "eraser"))
+MODES = (("point", "point"), ("stroke", "stroke"), ("eraser", "eraser"), ("recolor", "recolor"))
+PALETTE_SIZE = 6  # colors in the palette strip beside each variant
 DRAG_PIXELS = 5.0  # a press that moves further than this on the canvas draws a stroke, not a point
 ERASE_PIXELS = 12.0  # the eraser removes the nearest hint within this distance
 
@@ -56,11 +59,16 @@ class ColorizeApp(W.VBox):
     * choose a sketch (sample sketches, or upload one);
     * toggle references in the gallery (sample styles, or upload more);
     * on the canvas: in *point* mode a click places a point hint (a drag draws a stroke), in
-      *stroke* mode a drag draws a stroke, the *eraser* removes the hint nearest to the click;
+      *stroke* mode a drag draws a stroke, the *eraser* removes the hint nearest to the click,
+      *recolor* paints the clicked region (of the line-bounded regions) in the current color;
       Undo and Clear edit the hint list; the color picker and swatches set the hint color;
+    * *Refine* picks the region refinement: ``soft`` (the network's shading, smoothed inside the
+      regions, a hint colors its region), ``flat`` (one color per region) or ``raw``;
     * **Colorize** shows one variant per reference side by side; after that, every hint edit
       recolors at once (the sketch and reference encodings are cached, only the decoder reruns);
-    * **Save** writes the variants (PNG) and the hints (JSON) into a folder.
+    * beside each variant its palette: a click on a swatch takes its color (and the *recolor*
+      tool), so a region can be recolored from the variant's own colors;
+    * **Save** writes the variants (PNG), their palettes and the hints (JSON) into a folder.
 
     Bad input (an upload that is not an image, a corrupt file, no sketch) is reported in the status
     line; the app never stops working. ``app`` is an ``ipywidgets.VBox``: display it directly.
@@ -87,6 +95,8 @@ class ColorizeApp(W.VBox):
         self.variant_width = int(variant_width)
         self.last_error: str | None = None
         self.items: list[Point | Stroke] = []
+        self.recolored: dict[int, tuple[int, int, int]] = {}  # region label -> color, by the recolor tool
+        self.palettes: list[Palette] = []
         self.results: list[Image.Image] = []
         self.result_names: list[str] = []
         self.renders = 0
@@ -144,6 +154,12 @@ class ColorizeApp(W.VBox):
         self.undo_button.add_class("s2p-undo")
         self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="90px"))
         self.clear_button.add_class("s2p-clear")
+        default_mode = getattr(colorizer, "default_mode", DEFAULT_MODE)
+        self.refine_mode = W.ToggleButtons(options=list(REFINE_MODES), value=default_mode, description="Refine",
+                                           style={"button_width": "54px"},
+                                           tooltips=["the network alone", "smoothed within regions, hints fill their region",
+                                                     "one color per region"])
+        self.refine_mode.add_class("s2p-refine")
         self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
         self.live.add_class("s2p-live")
         self.hint_count = W.HTML()
@@ -181,6 +197,8 @@ class ColorizeApp(W.VBox):
         self.canvas.on_mouse_up(self._on_mouse_up)
         self.canvas.on_mouse_out(self._on_mouse_up)
         self.canvas.on_client_ready(self._redraw)
+        self.refine_mode.observe(lambda _c: self._after_edit(), names="value")
+        self.size.observe(lambda _c: self.recolored.clear(), names="value")  # labels belong to one size
         self.undo_button.on_click(self.undo)
         self.clear_button.on_click(self.clear_hints)
         self.colorize_button.on_click(self.colorize)
@@ -200,6 +218,7 @@ class ColorizeApp(W.VBox):
                 W.HBox([self.color, self.swatches], layout=W.Layout(align_items="center")),
                 self.hint_size,
                 W.HBox([self.undo_button, self.clear_button, self.live], layout=W.Layout(align_items="center")),
+                self.refine_mode,
             ],
             layout=W.Layout(width=f"{max(side + 20, 440)}px", margin="0 16px 0 0"),
         )
@@ -308,6 +327,18 @@ class ColorizeApp(W.VBox):
         self.items.append(Point(float(x), float(y), tuple(rgb), float(radius or self.hint_size.value)))
         self._after_edit()
 
+    def recolor_region(self, x: float, y: float, rgb: tuple[int, int, int] | None = None) -> int:
+        """Paint the region under fractional ``(x, y)`` in ``rgb`` (default: the current color), as a
+        click with the *recolor* tool does; returns the region's label."""
+        if self._sketch is None:
+            raise S2PError("no sketch: choose one or upload an image first")
+        colorizer = self.colorizer
+        prepared = colorizer.prepare_sketch(self._sketch, int(self.size.value))
+        label = colorizer.regions(prepared).at(x, y)
+        self.recolored[label] = tuple(rgb if rgb is not None else hex_to_rgb(self.color.value))
+        self._after_edit()
+        return label
+
     @guarded
     def undo(self, _button: object = None) -> None:
         """Remove the most recent hint."""
@@ -317,9 +348,10 @@ class ColorizeApp(W.VBox):
 
     @guarded
     def clear_hints(self, _button: object = None) -> None:
-        """Remove every hint."""
-        if self.items:
+        """Remove every hint and every recolored region."""
+        if self.items or self.recolored:
             self.items.clear()
+            self.recolored.clear()
             self._after_edit()
 
     @guarded
@@ -338,6 +370,8 @@ class ColorizeApp(W.VBox):
             save_image(image, folder / f"{stem}__{_safe_name(name)}.png")
             for name, image in zip(self.result_names, self.results)
         ]
+        paths += [palette.save(folder / f"{stem}__{_safe_name(name)}__palette.json")
+                  for name, palette in zip(self.result_names, self.palettes)]
         paths.append(self.hints.save(folder / f"{stem}__hints.json"))
         self.saved_paths = [p.resolve() for p in paths]
         items = "".join(f"<li><code>{p}</code></li>" for p in self.saved_paths)
@@ -357,9 +391,13 @@ class ColorizeApp(W.VBox):
             prepared = colorizer.prepare_sketch(self._sketch, int(self.size.value))  # cached per sketch and size
             refs = [r for r in self._refs if r.toggle.value]
             codes = colorizer.encode_styles([r.rgb for r in refs] or None)  # cached per reference
-            hint_map = colorizer.hint_map(self.hints, prepared)
-            outputs = colorizer.render(prepared, hint_map, codes)
-            self.results = [colorizer.finish(prepared, rgb) for rgb in outputs]
+            hints = self.hints
+            outputs = colorizer.render(prepared, colorizer.hint_map(hints, prepared), codes)
+            mode = self.refine_mode.value
+            self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
+                                                                         recolor=dict(self.recolored)))
+                            for rgb in outputs]
+            self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
             self.renders += 1
             self._show_variants()
@@ -383,16 +421,33 @@ class ColorizeApp(W.VBox):
             for name in self.result_names:
                 image = W.Image(format="png", layout=W.Layout(width=f"{self.variant_width}px", height="auto"))
                 image.add_class("s2p-variant")
-                card = W.VBox([W.HTML(self._label_html(name)), image],
+                strip = W.HBox(layout=W.Layout(flex_flow="row wrap", justify_content="center"))
+                strip.add_class("s2p-palette")
+                card = W.VBox([W.HTML(self._label_html(name)), image, strip],
                               layout=W.Layout(margin="0 10px 10px 0", align_items="center"))
                 card.add_class("s2p-variant-card")
                 cards.append(card)
         shown = 2 * self.variant_width  # sharp on high-density screens, light to send
-        for card, result in zip(cards, self.results):
+        for card, result, palette in zip(cards, self.results, self.palettes):
             rgb = np.asarray(result)
             card.children[1].value = png_bytes(thumbnail(rgb, shown) if max(rgb.shape[:2]) > shown else rgb)
+            card.children[2].children = [self._swatch(c) for c in palette.hex()]
         if not same:
             self.variants.children = cards
+
+    def _swatch(self, value: str) -> W.Button:
+        """A palette swatch: a click takes its color and the recolor tool."""
+        b = W.Button(tooltip=f"{value}: click, then click a region to recolor it",
+                     layout=W.Layout(width="24px", height="18px", padding="0", margin="1px"))
+        b.style.button_color = value
+        b.add_class("s2p-palette-swatch")
+
+        def take(_b: object) -> None:
+            self.color.value = value
+            self.mode.value = "recolor"
+
+        b.on_click(take)
+        return b
 
     @staticmethod
     def _label_html(name: str) -> str:
@@ -408,6 +463,7 @@ class ColorizeApp(W.VBox):
         rgb = load_image(self._sketch_sources[name], mode="RGB")
         self._sketch, self._sketch_name = rgb, str(name)
         self.items.clear()
+        self.recolored.clear()
         self.results, self.result_names = [], []
         self.variants.children = []
         self.saved.value = ""
@@ -529,6 +585,9 @@ class ColorizeApp(W.VBox):
             raise S2PError("no sketch: choose one or upload an image first")
         if self.mode.value == "eraser":
             self._erase_at(x, y)
+            return
+        if self.mode.value == "recolor":
+            self.recolor_region(*self._to_fraction(x, y))
             return
         self._press = (x, y)
         self._stroke = [(x, y)]

@@ -1,0 +1,361 @@
+"""From the network's draft to the final colors, region by region.
+
+Modes (``MODES``):
+
+- ``raw``: the network's colors as they are.
+- ``soft`` (the default): the network's colors smoothed with a guided filter whose guide is the
+  flat image (so the smoothing stops where the region changes, as Style2Paints V4.5 smoothed under
+  the sketch) and pulled part of the way toward each region's median; a hinted region (a click,
+  in ``Colorizer``) takes the hint color with the network's shading kept on top.
+- ``flat``: one color per region, the median of the network's colors there, or the hint color
+  where a hint lies inside (a paint bucket); near each hint of another color in the same region,
+  that hint's color (``bucket_fill``).
+
+The sketch lines are laid over the result afterwards in every mode (``Colorizer.finish``). All of
+this is whole-array work on the processing-size image: a few tens of milliseconds at 512 px.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from .errors import S2PError
+from .regions import RegionMap
+
+__all__ = ["MODES", "DEFAULT_MODE", "check_mode", "hint_seeds", "spread_hints", "bucket_fill", "region_medians",
+           "flat", "soft", "snap_to_palette", "refine"]
+
+MODES = ("raw", "soft", "flat")
+DEFAULT_MODE = "soft"
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is one of ``MODES``; otherwise an ``S2PError`` naming the choices."""
+    if mode not in MODES:
+        raise S2PError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    return mode
+
+
+def _check_map(hint_map: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    if hint_map is None:
+        return None
+    hint_map = np.asarray(hint_map, np.float32)
+    if hint_map.shape != (*shape, 4):
+        raise S2PError(f"hint map must be {shape[0]}x{shape[1]}x4, got {hint_map.shape}")
+    return hint_map if (hint_map[..., 3] > 0).any() else None
+
+
+def _hint_colors(hinted: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) hint colors (rgb*alpha divided back by alpha; 0 where there is no hint)."""
+    out = np.zeros((*hinted.shape[:2], 3), np.uint8)
+    mask = hinted[..., 3] > 0
+    values = hinted[mask]
+    out[mask] = np.clip(np.rint(values[:, :3] / values[:, 3:] * 255), 0, 255).astype(np.uint8)
+    return out
+
+
+def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
+    """True on the hinted pixels that lie in their hint's own region.
+
+    A hint (a connected patch of one color) belongs to the region that holds most of its
+    non-line pixels (counted relative to the square root of the region's area, so that a dot on
+    an outline goes to the small part it was aimed at rather than the background); where a dot or stroke spills over a line into the next region, the spilled
+    pixels are not taken as a click in that region.
+    """
+    mask = hint_map[..., 3] > 0
+    colors = _hint_colors(hint_map)
+    code = (colors[..., 0].astype(np.int32) << 16) | (colors[..., 1].astype(np.int32) << 8) | colors[..., 2]
+    # a patch: the pixels of one color within one connected blob of hinted pixels
+    _, blobs = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    _, patch = np.unique(blobs[mask].astype(np.int64) << 24 | code[mask], return_inverse=True)
+    comps = np.zeros(mask.shape, np.int64)
+    comps[mask] = patch.ravel() + 1
+    offset = int(comps.max())
+    labels = regions.labels.astype(np.int64)
+    vote = mask & ~regions.lines
+    vote |= mask & ~np.isin(comps, np.unique(comps[vote]))  # hints drawn only on lines vote with all pixels
+    keys, counts = np.unique(comps[vote] * (labels.max() + 1) + labels[vote], return_counts=True)
+    comp, lab = keys // (labels.max() + 1), keys % (labels.max() + 1)
+    # a dot on an outline: the smaller region wins a near tie (the user aimed at the small part)
+    score = counts / np.sqrt(np.bincount(labels.ravel())[lab])
+    order = np.lexsort((score, comp))
+    comp, lab = comp[order], lab[order]
+    last = np.r_[comp[1:] != comp[:-1], True]
+    home = np.full(offset + 1, -1, np.int64)
+    home[comp[last]] = lab[last]
+    return mask & (home[comps] == labels)
+
+
+def spread_hints(hint_map: np.ndarray, regions: RegionMap, reach: float | None = None) -> np.ndarray:
+    """A hint map (HxWx4: rgb*alpha, alpha) with each hint spread over its region.
+
+    Every pixel of a region that holds hints takes the color of the nearest hint in that region
+    (a paint bucket; several hints in one region split it between them). ``reach``: only pixels
+    within this many pixels of a hint are filled (None: the whole region). Hinted pixels keep
+    their hint. Returns a new map; regions without hints stay empty.
+    """
+    hinted = _check_map(hint_map, regions.shape)
+    if hinted is None:
+        return np.array(hint_map, np.float32, copy=True)
+    out = hinted.copy()
+    mask = hint_seeds(hinted, regions)
+    labels = regions.labels
+    touched = np.unique(labels[mask])
+    boxes = ndimage.find_objects(labels + 1)
+    for label in touched:
+        box = boxes[label]
+        if box is None:
+            continue
+        if reach is not None:  # only the part of the region within reach of its seeds
+            ys, xs = np.nonzero(mask[box] & (labels[box] == label))
+            r = int(np.ceil(reach))
+            y0, x0 = box[0].start, box[1].start
+            box = (slice(max(box[0].start, y0 + ys.min() - r), min(box[0].stop, y0 + ys.max() + r + 1)),
+                   slice(max(box[1].start, x0 + xs.min() - r), min(box[1].stop, x0 + xs.max() + r + 1)))
+        inside = labels[box] == label
+        seeds = mask[box] & inside
+        # distance to the nearest seed and which seed it is (seeds are numbered in raster order)
+        dist, nearest = cv2.distanceTransformWithLabels((~seeds).astype(np.uint8), cv2.DIST_L2, 3,
+                                                        labelType=cv2.DIST_LABEL_PIXEL)
+        fill = inside & ~seeds & ~(hinted[box][..., 3] > 0)
+        if reach is not None:
+            fill &= dist <= reach
+        sy, sx = np.nonzero(seeds)
+        k = nearest[fill] - 1
+        local = out[box]
+        local[fill] = hinted[box][sy[k], sx[k]]
+    return out
+
+
+def region_medians(rgb: np.ndarray, labels: np.ndarray, count: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-region, per-channel median of uint8 colors: (count, 3) uint8.
+
+    ``weights`` (bool HxW): only these pixels vote where a region has any (the free pixels, so
+    that dark line pixels do not pull the median down).
+    """
+    flat_labels = labels.ravel().astype(np.int64)
+    use = np.ones(flat_labels.size, bool) if weights is None else weights.ravel().astype(bool)
+    has = np.bincount(flat_labels[use], minlength=count) > 0
+    use = use | ~has[flat_labels]  # regions with no voting pixel vote with all of theirs
+    medians = np.zeros((count, 3), np.uint8)
+    for c in range(3):
+        values = rgb[..., c].ravel().astype(np.int64)
+        hist = np.bincount(flat_labels[use] * 256 + values[use], minlength=count * 256).reshape(count, 256)
+        cum = hist.cumsum(axis=1)
+        half = (cum[:, -1:] + 1) // 2
+        medians[:, c] = (cum < half).sum(axis=1).clip(0, 255)
+    return medians
+
+
+def _bucket_colors(hint_map: np.ndarray, regions: RegionMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per region: whether it is hinted, its most used hint color, and the share of its hinted
+    pixels in that color."""
+    count = regions.count
+    mask = hint_seeds(hint_map, regions)
+    region = regions.labels[mask].astype(np.int64)
+    rgb = _hint_colors(hint_map)[mask].astype(np.int64)
+    code = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    keys, counts = np.unique(region * (1 << 24) + code, return_counts=True)
+    reg, col = keys >> 24, keys & 0xFFFFFF
+    totals = np.bincount(reg, weights=counts, minlength=count)
+    order = np.lexsort((counts, reg))
+    reg, col, counts = reg[order], col[order], counts[order]
+    last = np.r_[reg[1:] != reg[:-1], True]
+    reg, col, counts = reg[last], col[last], counts[last]
+    hinted = np.zeros(count, bool)
+    share = np.zeros(count, np.float32)
+    colors = np.zeros((count, 3), np.uint8)
+    hinted[reg] = True
+    share[reg] = counts / totals[reg]
+    colors[reg] = np.stack([(col >> 16) & 255, (col >> 8) & 255, col & 255], axis=1)
+    return hinted, colors, share
+
+
+def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float = 0.9,
+                split_reach: float | None = 0.025, contested: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """The paint bucket: (uint8 HxWx3 colors, bool HxW where they apply).
+
+    A region whose hints agree (at least ``agree`` of its hinted pixels share one color) takes
+    that color. In a contested region (hints of several colors) the pixels within
+    ``split_reach`` (a share of the longer side; None: the whole region) of a hint take their
+    nearest hint's color, so a small dot of blush on a face colors the cheek, not half of the face;
+    the rest takes the most used hint color (``contested="majority"``) or is left to the network
+    (``"network"``: right where the outlines are open and one region holds several true ones);
+    ``"auto"``: the majority color where it holds at least half of the region's hinted pixels (a
+    face with a blush dot), the network where no color does (many scribbles of many colors in one
+    open region).
+    """
+    if contested not in ("majority", "network", "auto"):
+        raise S2PError(f"contested must be 'majority', 'network' or 'auto', got {contested!r}")
+    h, w = regions.shape
+    hinted = _check_map(hint_map, regions.shape)
+    if hinted is None:
+        return np.zeros((h, w, 3), np.uint8), np.zeros((h, w), bool)
+    has, colors, share = _bucket_colors(hinted, regions)
+    labels = regions.labels
+    out = colors[labels]
+    split = has & (share < agree)
+    keep = {"majority": has, "network": has & ~split, "auto": has & (share >= 0.5)}[contested]
+    sel = keep[labels]
+    if split.any():
+        spread = spread_hints(hinted, regions, None if split_reach is None else split_reach * max(h, w))
+        near = split[labels] & (spread[..., 3] > 0)
+        out[near] = _hint_colors(spread)[near]
+        sel |= near
+    return out, sel
+
+
+def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
+         palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
+         agree: float = 0.9, split_reach: float | None = 0.025, contested: str = "auto") -> np.ndarray:
+    """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
+
+    Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
+    snaps to its nearest palette color. ``assignment``: region label -> RGB, a region recolored by
+    hand (it wins over everything).
+    """
+    labels = regions.labels
+    colors = region_medians(rgb, labels, regions.count, ~regions.lines)
+    if palette_colors is not None:
+        colors = snap_to_palette(colors, palette_colors)
+    out = colors[labels]
+    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
+    out[sel] = fill[sel]
+    for label, color in (assignment or {}).items():
+        if 0 <= int(label) < regions.count:
+            out[labels == int(label)] = color
+    return out
+
+
+def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each RGB color (N, 3) replaced by the nearest palette color in CIELAB.
+
+    With ``weights`` (one per color: region areas) the colors are first moved to the palette's
+    own statistics (per-channel mean and spread in CIELAB, weighted by area), so that a draft
+    whose colors all drifted (a dark reference, a gray wash) still spreads over the palette
+    instead of collapsing onto its single nearest color.
+    """
+    palette_colors = np.asarray(palette_colors, np.uint8).reshape(-1, 3)
+    colors = np.asarray(colors, np.uint8).reshape(-1, 3)
+    if len(palette_colors) == 0 or len(colors) == 0:
+        return colors
+    lab = cv2.cvtColor(colors[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    plab = cv2.cvtColor(palette_colors[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    if weights is not None and len(palette_colors) > 1:
+        w = np.asarray(weights, np.float64).reshape(-1)
+        w = w / max(w.sum(), 1e-9)
+        mean = (lab * w[:, None]).sum(0)
+        std = np.sqrt(((lab - mean) ** 2 * w[:, None]).sum(0)) + 1e-3
+        pmean, pstd = plab.mean(0), plab.std(0) + 1e-3
+        lab = (lab - mean) / std * pstd + pmean
+    nearest = ((lab[:, None, :] - plab[None]) ** 2).sum(-1).argmin(axis=1)
+    return palette_colors[nearest]
+
+
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, step: int = 1) -> np.ndarray:
+    """He et al.'s guided filter with a color guide (float32 HxWx3 in [0, 1]) on a color source.
+
+    ``step`` > 1: the fast variant (coefficients on a subsampled grid, upsampled bilinearly and
+    applied at full resolution). The 3x3 systems are solved with explicit cofactors.
+    """
+    full_guide = guide
+    h0, w0 = guide.shape[:2]
+    if step > 1:
+        size = (max(1, w0 // step), max(1, h0 // step))
+        guide = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        radius = max(1, radius // step)
+    ksize = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, ksize, borderType=cv2.BORDER_REFLECT)
+
+    mean_i = box(guide)
+    mean_p = box(src)
+    var = {}
+    for a in range(3):
+        for b in range(a, 3):
+            var[a, b] = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b] + (eps if a == b else 0.0)
+    cross = [box(guide[..., a : a + 1] * src) - mean_i[..., a : a + 1] * mean_p for a in range(3)]  # (h, w, 3) each
+    # inverse of the symmetric 3x3 covariance by cofactors
+    s00, s01, s02, s11, s12, s22 = var[0, 0], var[0, 1], var[0, 2], var[1, 1], var[1, 2], var[2, 2]
+    c00 = s11 * s22 - s12 * s12
+    c01 = s02 * s12 - s01 * s22
+    c02 = s01 * s12 - s02 * s11
+    c11 = s00 * s22 - s02 * s02
+    c12 = s01 * s02 - s00 * s12
+    c22 = s00 * s11 - s01 * s01
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    inv = 1.0 / np.where(np.abs(det) < 1e-12, 1e-12, det)
+    rows = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
+    coef = [sum((rows[g][k] * inv)[..., None] * cross[k] for k in range(3)) for g in range(3)]  # per guide channel
+    offset = mean_p - sum(mean_i[..., g : g + 1] * coef[g] for g in range(3))
+    mean_coef = [box(c) for c in coef]
+    mean_offset = box(offset)
+    if step > 1:
+        mean_coef = [cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in mean_coef]
+        mean_offset = cv2.resize(mean_offset, (w0, h0), interpolation=cv2.INTER_LINEAR)
+    return sum(full_guide[..., g : g + 1] * mean_coef[g] for g in range(3)) + mean_offset
+
+
+def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
+         palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
+         radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
+         split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6,
+         flatten: float = 0.3, flatten_chroma: float = 0.0) -> np.ndarray:
+    """The network's colors smoothed within regions; hinted regions filled like a paint bucket
+    with the network's shading kept (uint8 HxWx3).
+
+    The guided filter's guide is the flat image, so it smooths inside regions and keeps the steps
+    between them; ``flatten`` then pulls each pixel that share of the way toward its region's
+    median (blotches that cross lines shrink, the shading stays; 0.3 measured best for Hint-AUC,
+    +0.25 dB over the network alone on 16 held-out pairs) and ``flatten_chroma`` does the same for
+    the chroma only (YCrCb). In a hinted region (``bucket_fill``) the hint color replaces the color and the
+    luminance detail of the smoothed network output (``shading`` times it) stays on top. With a
+    palette or an assignment, each region's colors are shifted so that its median lands on the
+    palette color (or the assigned one).
+    """
+    h, w = regions.shape
+    radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
+    medians = region_medians(rgb, regions.labels, regions.count, ~regions.lines)
+    guide = medians[regions.labels].astype(np.float32) / 255.0
+    smooth = _guided_filter(guide, rgb.astype(np.float32) / 255.0, radius, eps, step=2 if min(h, w) >= 128 else 1)
+    if flatten_chroma > 0:
+        ycc = cv2.cvtColor(np.clip(smooth, 0, 1), cv2.COLOR_RGB2YCrCb)
+        flat_ycc = cv2.cvtColor(guide, cv2.COLOR_RGB2YCrCb)
+        ycc[..., 1:] += flatten_chroma * (flat_ycc[..., 1:] - ycc[..., 1:])
+        smooth = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+    if flatten > 0:
+        smooth += flatten * (guide - smooth)
+    if palette_colors is not None or assignment:
+        target = medians.copy() if palette_colors is None else snap_to_palette(medians, palette_colors)
+        for label, color in (assignment or {}).items():
+            if 0 <= int(label) < regions.count:
+                target[int(label)] = color
+        smooth += ((target.astype(np.float32) - medians) / 255.0)[regions.labels]
+    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
+    if sel.any():
+        luma = smooth @ np.array([0.299, 0.587, 0.114], np.float32)
+        big = 4 * radius
+        detail = luma - cv2.boxFilter(luma, -1, (2 * big + 1, 2 * big + 1), borderType=cv2.BORDER_REFLECT)
+        smooth[sel] = fill[sel].astype(np.float32) / 255.0 + shading * detail[sel][:, None]
+    return np.clip(np.rint(smooth * 255), 0, 255).astype(np.uint8)
+
+
+def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.ndarray | None = None, *,
+           palette_colors: np.ndarray | None = None,
+           assignment: dict[int, tuple[int, int, int]] | None = None) -> np.ndarray:
+    """Apply ``mode`` to one network output (uint8 HxWx3, at the region map's size)."""
+    check_mode(mode)
+    if mode == "raw" and palette_colors is None and not assignment:
+        return rgb
+    if regions is None:
+        raise S2PError(f"mode {mode!r} needs the sketch's region map")
+    if rgb.shape[:2] != regions.shape:
+        raise S2PError(f"output is {rgb.shape[:2]}, the region map {regions.shape}")
+    if mode == "flat":
+        return flat(rgb, regions, hint_map, palette_colors=palette_colors, assignment=assignment)
+    return soft(rgb, regions, hint_map if mode == "soft" else None, palette_colors=palette_colors,
+                assignment=assignment)

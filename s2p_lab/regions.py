@@ -1,0 +1,266 @@
+"""Regions from the lines: a label map of the line-bounded areas of a sketch.
+
+Anime is colored region by region (hair, skin, each piece of cloth), and a region is an area the
+lines enclose. The map is built the way Style2Paints V4 did (see ``guides/region-refinement.md``),
+in the project's own code:
+
+1. Lines: the cleaned sketch (paper = 255) is binarized against a threshold set from its own darkest
+   strokes, so faint pencil is not lost and paper noise is not taken for lines.
+2. Gaps: the line mask is shrunk by "any pixel is line" pooling to a coarse grid (``levels``
+   halvings), where gaps of up to about ``2**levels`` pixels are closed; components are labeled there.
+3. Back up the pyramid: labels are upsampled; each free area that the coarse grid did not reach (thin
+   strips, the inside of gaps) takes the label it borders most, or a new label when it borders none.
+4. Small regions (hatching, texture, specks) are merged into the neighbor they share most border with.
+5. The line pixels take the label of the nearest region pixel, so the map covers the whole image.
+
+All steps are whole-array OpenCV/NumPy operations: about 10-30 ms at 512 px on one CPU core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import S2PError
+
+__all__ = ["RegionMap", "line_mask", "region_map", "region_overlay"]
+
+
+@dataclass(frozen=True)
+class RegionMap:
+    """Labels 0..n-1 of the line-bounded regions (int32, HxW) and the line mask they were built from."""
+
+    labels: np.ndarray
+    lines: np.ndarray  # bool HxW, True on line pixels
+
+    @property
+    def count(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels.size else 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.labels.shape  # type: ignore[return-value]
+
+    def areas(self) -> np.ndarray:
+        """Pixels per region."""
+        return np.bincount(self.labels.ravel(), minlength=self.count)
+
+    def at(self, x: float, y: float) -> int:
+        """The label under a point given as fractions of width and height."""
+        h, w = self.labels.shape
+        col = min(w - 1, max(0, int(x * w)))
+        row = min(h - 1, max(0, int(y * h)))
+        return int(self.labels[row, col])
+
+    def resized(self, height: int, width: int) -> "RegionMap":
+        """The same regions at another size (nearest neighbor)."""
+        if (height, width) == self.labels.shape:
+            return self
+        labels = cv2.resize(self.labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        lines = cv2.resize(self.lines.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        return RegionMap(labels, lines)
+
+
+def _gray(sketch: np.ndarray) -> np.ndarray:
+    sketch = np.asarray(sketch)
+    if sketch.ndim == 3 and sketch.shape[2] in (3, 4):
+        sketch = cv2.cvtColor(np.ascontiguousarray(sketch[..., :3]), cv2.COLOR_RGB2GRAY)
+    if sketch.ndim != 2 or sketch.dtype != np.uint8 or min(sketch.shape) < 2:
+        raise S2PError(f"a sketch must be a uint8 HxW or HxWx3 array of at least 2x2, got {sketch.dtype} {sketch.shape}")
+    return sketch
+
+
+def line_mask(sketch: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """True on the line pixels of a sketch (dark lines on light paper).
+
+    ``threshold=None`` adapts to the sketch: a little lighter than halfway between the paper (the
+    median) and the sketch's darkest strokes (the 5th percentile of the pixels clearly darker than
+    the paper, beyond its noise), at most 250 as in Style2Paints V4 and at least 100, so that faint
+    pencil still counts while paper grain and anti-aliasing halos do not.
+    """
+    gray = _gray(sketch)
+    if threshold is None:
+        # paper level and its noise, then the ink clearly darker than the paper
+        paper = float(np.median(gray))
+        noise = 1.5 * float(np.median(np.abs(gray.astype(np.float32) - paper))) + 1.0
+        margin = max(6.0, 4.0 * noise)
+        ink = gray[gray < paper - margin]
+        if ink.size < 16:
+            return np.zeros(gray.shape, bool)
+        darkest = float(np.percentile(ink, 5))
+        threshold = min(250.0, paper - margin, max(100.0, (darkest + paper) / 2.0 + 20.0))
+    return gray < threshold
+
+
+def _pool_any(mask: np.ndarray) -> np.ndarray:
+    """Halve a boolean mask; a coarse cell is True if any of its (up to) 2x2 pixels is."""
+    h, w = mask.shape
+    padded = np.pad(mask, ((0, h % 2), (0, w % 2)))
+    return padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).any(axis=(1, 3))
+
+
+def _neighbor_votes(labels: np.ndarray, targets: np.ndarray, n_targets: int) -> np.ndarray:
+    """For each target component 1..n (``targets``, 0 = none), the labeled neighbor (>= 0) it touches
+    over the most pixel edges, or -1 when it touches none."""
+    labels = labels.astype(np.int64)
+    pairs = []
+    for ta, la in (
+        (targets[:, 1:], labels[:, :-1]), (targets[:, :-1], labels[:, 1:]),
+        (targets[1:, :], labels[:-1, :]), (targets[:-1, :], labels[1:, :]),
+    ):
+        sel = (ta > 0) & (la >= 0)
+        pairs.append(ta[sel].astype(np.int64) * (labels.max() + 2) + la[sel])
+    best = np.full(n_targets + 1, -1, np.int64)
+    if not pairs:
+        return best
+    flat = np.concatenate(pairs)
+    if flat.size == 0:
+        return best
+    keys, counts = np.unique(flat, return_counts=True)
+    comp, lab = keys // (labels.max() + 2), keys % (labels.max() + 2)
+    # the most frequent label per component: sort by (component, count) and keep each last
+    order = np.lexsort((counts, comp))
+    comp, lab = comp[order], lab[order]
+    last = np.r_[comp[1:] != comp[:-1], True]
+    best[comp[last]] = lab[last]
+    return best
+
+
+def _fill_free(labels: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Give every still-unlabeled free component the label it borders most, or a new label."""
+    todo = free & (labels < 0)
+    if not todo.any():
+        return labels
+    n, comps = cv2.connectedComponents(todo.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    best = _neighbor_votes(labels, comps, n - 1)
+    fresh = np.flatnonzero(best[1:] < 0) + 1
+    best[fresh] = labels.max() + 1 + np.arange(fresh.size)
+    out = labels.copy()
+    out[todo] = best[comps[todo]]
+    return out
+
+
+def _merge_small(labels: np.ndarray, lines: np.ndarray, min_area: int, thin: float) -> np.ndarray:
+    """Merge regions smaller than ``min_area`` (counting free pixels), or thinner than ``thin``
+    (the widest disc inside them has at most this radius: the strips between hatch strokes,
+    doubled outlines), into a neighbor.
+
+    A small region joins the larger neighbor it shares the longest border with (across a line:
+    hatch cells touch through their strokes); always into a larger one, so merges form no cycles.
+    A few rounds let chains of hatch cells collapse into the area around them.
+    """
+    for _ in range(4):
+        n = int(labels.max()) + 1
+        areas = np.bincount(labels[~lines & (labels >= 0)], minlength=n)
+        small = areas < min_area
+        if thin > 0:
+            depth = cv2.distanceTransform((labels >= 0).astype(np.uint8), cv2.DIST_L2, 3)
+            # thin: no pixel of the region lies deeper than ``thin`` from a line
+            small |= np.bincount(labels[depth > thin], minlength=n) == 0
+        if not small.any():
+            break
+        grown = _absorb_lines(labels, lines).astype(np.int64)
+        pairs = []
+        for a, b in ((grown[:, 1:], grown[:, :-1]), (grown[1:, :], grown[:-1, :])):
+            sel = a != b
+            pairs.append(np.stack([a[sel], b[sel]]))
+        both = np.concatenate(pairs, axis=1)
+        both = np.concatenate([both, both[::-1]], axis=1)  # each border counts for both sides
+        src, dst = both
+        # a strictly larger target (area, then label) keeps the mapping acyclic
+        larger = (areas[dst] > areas[src]) | ((areas[dst] == areas[src]) & (dst > src))
+        keep = small[src] & larger
+        if not keep.any():
+            break
+        keys, counts = np.unique(src[keep] * n + dst[keep], return_counts=True)
+        s_, d_ = keys // n, keys % n
+        order = np.lexsort((counts, s_))
+        s_, d_ = s_[order], d_[order]
+        last = np.r_[s_[1:] != s_[:-1], True]
+        mapping = np.arange(n)
+        mapping[s_[last]] = d_[last]
+        for _ in range(64):  # follow chains a -> b -> c to their end
+            nxt = mapping[mapping]
+            if np.array_equal(nxt, mapping):
+                break
+            mapping = nxt
+        labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], labels).astype(np.int32)
+    return labels
+
+
+def _absorb_lines(labels: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Every unlabeled pixel takes the label of its nearest labeled pixel."""
+    unlabeled = labels < 0
+    if not unlabeled.any():
+        return labels
+    if unlabeled.all():
+        return np.zeros_like(labels)
+    # nearest zero pixel of the source: labeled pixels are the zeros, numbered in raster order
+    _, nearest = cv2.distanceTransformWithLabels(unlabeled.view(np.uint8), cv2.DIST_L2, 3,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    seeds = labels[~unlabeled]
+    return seeds[nearest.ravel() - 1].reshape(labels.shape).astype(np.int32)
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Consecutive labels 0..n-1, numbered in raster order of first appearance."""
+    flat = labels.ravel()
+    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, np.int32)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int32)
+    return rank[inverse].reshape(labels.shape)
+
+
+def region_map(
+    sketch: np.ndarray,
+    *,
+    levels: int = 2,
+    min_area: float = 0.0003,
+    thin: float = 2.0,
+    threshold: float | None = None,
+) -> RegionMap:
+    """The line-bounded regions of a sketch (uint8, paper = 255, lines dark; HxW or HxWx3).
+
+    ``levels``: halvings of the line mask used to close gaps (2: gaps of 2-4 px close at 512 px).
+    ``min_area``: regions smaller than this share of the image (at least 4 px) merge into a
+    neighbor; hatching and specks then do not explode into hundreds of tiny regions. ``thin``:
+    regions no wider than twice this many pixels (at 512 px and below; scaled up above) merge too:
+    the strips between hatch strokes and between doubled outlines.
+    Every pixel, line pixels included, gets a label 0..n-1.
+    """
+    if not 0 <= levels <= 6:
+        raise S2PError(f"levels must be 0..6, got {levels}")
+    lines = line_mask(sketch, threshold)
+    h, w = lines.shape
+    pyramid = [lines]
+    for _ in range(levels):
+        if min(pyramid[-1].shape) < 16:
+            break
+        pyramid.append(_pool_any(pyramid[-1]))
+    coarse = pyramid[-1]
+    n, comps = cv2.connectedComponents((~coarse).view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    labels = np.where(coarse, -1, comps - 1).astype(np.int32)
+    # tiny coarse components are specks between lines: leave them to the finer levels
+    areas = np.bincount(labels[labels >= 0], minlength=max(n - 1, 1))
+    labels[(labels >= 0) & (areas[np.maximum(labels, 0)] <= 2)] = -1
+    for finer in reversed(pyramid[:-1]):
+        fh, fw = finer.shape
+        labels = np.repeat(np.repeat(labels, 2, axis=0), 2, axis=1)[:fh, :fw]
+        labels = np.where(finer, -1, labels)
+        labels = _fill_free(labels, ~finer)
+    if levels == 0 or len(pyramid) == 1:
+        labels = _fill_free(labels, ~lines)
+    labels = _merge_small(labels, lines, max(4, int(min_area * h * w)), thin * max(1.0, max(h, w) / 512))
+    labels = _absorb_lines(labels, lines)
+    return RegionMap(_relabel(labels), lines)
+
+
+def region_overlay(regions: RegionMap, seed: int = 0) -> np.ndarray:
+    """uint8 RGB picture of a region map: one random pastel color per region, lines dark."""
+    rng = np.random.default_rng(seed)
+    colors = rng.integers(90, 256, size=(regions.count, 3), dtype=np.uint8)
+    out = colors[regions.labels]
+    out[regions.lines] = (out[regions.lines] * 0.35).astype(np.uint8)
+    return out

@@ -1,0 +1,137 @@
+"""Refinement modes: flat colors per region, paint-bucket hints, soft smoothing that stops at lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from s2p_lab import Colorizer, Hints
+from s2p_lab.errors import S2PError
+from s2p_lab.refine import bucket_fill, check_mode, flat, refine, soft, spread_hints
+from s2p_lab.regions import region_map
+
+
+@pytest.fixture(scope="module")
+def two_boxes():
+    """A sketch with a box on the left (region A), the paper around it (region B)."""
+    sketch = np.full((96, 128), 255, np.uint8)
+    cv2.rectangle(sketch, (10, 10), (60, 85), 0, 2)
+    regions = region_map(sketch)
+    inside, outside = regions.labels[48, 35], regions.labels[48, 100]
+    assert inside != outside
+    return sketch, regions, inside, outside
+
+
+def noisy_draft(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A blotchy network-like draft: a smooth random color field that ignores the lines."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(40, 220, (4, 5, 3)).astype(np.uint8)
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def point_map(shape: tuple[int, int], x: int, y: int, rgb: tuple[int, int, int], r: int = 2) -> np.ndarray:
+    out = np.zeros((*shape, 4), np.float32)
+    cv2.circle(out, (x, y), r, (*[c / 255 for c in rgb], 1.0), -1)
+    return out
+
+
+def test_flat_gives_one_color_per_region(two_boxes) -> None:
+    _, regions, inside, outside = two_boxes
+    out = flat(noisy_draft(regions.shape), regions)
+    for label in (inside, outside):
+        colors = np.unique(out[regions.labels == label].reshape(-1, 3), axis=0)
+        assert len(colors) == 1
+
+
+def test_a_point_hint_fills_its_whole_region(two_boxes) -> None:
+    _, regions, inside, outside = two_boxes
+    draft = noisy_draft(regions.shape)
+    hints = point_map(regions.shape, 35, 48, (250, 20, 200))
+    for out in (flat(draft, regions, hints), soft(draft, regions, hints, shading=0.0)):
+        region = out[regions.labels == inside].astype(int)
+        assert (np.abs(region - [250, 20, 200]).max(axis=1) <= 3).mean() > 0.97
+        # the paper around the box is not painted
+        assert (np.abs(out[regions.labels == outside].astype(int) - [250, 20, 200]).max(axis=1) > 30).mean() > 0.97
+
+
+def test_a_dot_on_an_outline_belongs_to_the_small_region(two_boxes) -> None:
+    _, regions, inside, outside = two_boxes
+    hints = point_map(regions.shape, 60, 48, (0, 200, 0), r=3)  # centered on the box's right edge
+    fill, where = bucket_fill(hints, regions)
+    assert where[regions.labels == inside].all() and not where[regions.labels == outside].any()
+
+
+def test_two_hint_colors_in_one_region_split_it_near_each_click(two_boxes) -> None:
+    _, regions, inside, _ = two_boxes
+    hints = point_map(regions.shape, 20, 20, (255, 0, 0)) + point_map(regions.shape, 50, 75, (0, 0, 255))
+    out = flat(noisy_draft(regions.shape), regions, hints, split_reach=None)
+    assert tuple(out[22, 22]) == (255, 0, 0) and tuple(out[73, 48]) == (0, 0, 255)
+
+
+def test_spread_hints_reach(two_boxes) -> None:
+    _, regions, inside, outside = two_boxes
+    hints = point_map(regions.shape, 35, 48, (10, 20, 30), r=1)
+    near = spread_hints(hints, regions, reach=5)
+    whole = spread_hints(hints, regions)
+    assert near[48, 38, 3] == 1 and near[48, 50, 3] == 0
+    assert (whole[..., 3][regions.labels == inside] == 1).all()
+    assert not whole[..., 3][regions.labels == outside].any()
+
+
+def test_soft_keeps_shading_and_stops_at_lines() -> None:
+    sketch = np.full((64, 128), 255, np.uint8)
+    sketch[:, 63:65] = 0
+    regions = region_map(sketch)
+    draft = np.zeros((64, 128, 3), np.uint8)
+    draft[:, :64] = (200, 40, 40)
+    draft[:, 64:] = (40, 40, 200)
+    draft[:, :64] += np.linspace(0, 50, 64, dtype=np.uint8)[:, None, None]  # shading down the left
+    out = soft(draft, regions).astype(int)
+    blurred = cv2.blur(draft, (9, 9)).astype(int)
+    # at 3 px from the line the colors stay far closer to the draft than a plain blur's
+    assert np.abs(out[:, 60] - draft[:, 60]).mean() < 0.5 * np.abs(blurred[:, 60] - draft[:, 60]).mean()
+    assert out[60, 30, 0] - out[3, 30, 0] > 30  # the shading stays
+
+
+def test_modes_are_checked() -> None:
+    assert check_mode("flat") == "flat"
+    with pytest.raises(S2PError, match="raw, soft, flat"):
+        check_mode("cel")
+    with pytest.raises(S2PError):
+        refine(np.zeros((8, 8, 3), np.uint8), None, "flat")
+
+
+@pytest.fixture(scope="module")
+def colorizer() -> Colorizer:
+    return Colorizer.from_pretrained(device="cpu")
+
+
+def test_colorize_paint_bucket_on_the_face(colorizer: Colorizer, sample_dir: Path) -> None:
+    """A click on the face colors the whole face in flat and soft, only a spot in raw."""
+    sketch = sample_dir / "sketches" / "girl_portrait.png"
+    hints = Hints().with_point(0.5, 0.55, (40, 200, 60), 0.01)
+    prepared = colorizer.prepare_sketch(sketch, 256)
+    regions = colorizer.regions(prepared).resized(*prepared.original_size)
+    face = regions.labels == regions.at(0.5, 0.55)
+    free = face & ~cv2.dilate(regions.lines.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    shares = {}
+    for mode, reach in (("raw", 0.0), ("raw", 0.03), ("soft", 0.03), ("flat", 0.03)):
+        colorizer.hint_reach = reach
+        try:
+            out = np.asarray(colorizer.colorize(sketch, hints=hints, size=256, mode=mode)[0]).astype(int)
+        finally:
+            del colorizer.hint_reach  # back to the class default
+        green = (out[..., 1] - np.maximum(out[..., 0], out[..., 2])) > 60
+        shares[mode, reach] = green[free].mean()
+    assert shares["flat", 0.03] > 0.95 and shares["soft", 0.03] > 0.8, shares
+    # the network alone colors a spot; seeing the hint spread near the click, more of the face
+    assert shares["raw", 0.0] < 0.6, shares
+    assert shares["raw", 0.03] > shares["raw", 0.0] + 0.1, shares
+
+
+def test_colorize_rejects_unknown_modes(colorizer: Colorizer, sample_dir: Path) -> None:
+    with pytest.raises(S2PError, match="mode"):
+        colorizer.colorize(sample_dir / "sketches" / "cat_sitting.png", size=64, mode="cel")
