@@ -534,3 +534,15 @@ def test_hint_spread_rewards_filling_the_region_not_painting_the_disc() -> None:
     assert hint_adherence(painted, hints) < 1.0  # under the disc, painting is perfect
     assert hint_spread_error(painted, hints, labels) > 20.0  # away from it, the paper shows
     assert hint_spread_error(img, hints, labels) < 1.0  # the filled regions spread the hints
+
+
+def test_missing_hintauc_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    from s2p_lab.evaluation import evaluate_hint_auc
+
+    monkeypatch.setitem(sys.modules, "hintauc", None)  # as if the package were not installed
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(tmp_path / "a.png")
+    res = evaluate_hint_auc(None, [tmp_path / "a.png"], size=64, progress=False)
+    assert res["available"] is False
+    assert "not measured" in res["reason"] and "scripts/install_hintauc.sh" in res["reason"]
