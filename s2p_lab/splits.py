@@ -70,8 +70,14 @@ def legacy_is_holdout(name: str | Path) -> bool:
 
 
 def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Split image paths into (training, held-out validation), each sorted by name."""
+    """Split image paths into (training, held-out validation), each sorted by name.
+
+    When every path would be held out (a folder of one held-out group), nothing is: all are
+    training images, so that training on such a folder still works.
+    """
     train, held = [], []
     for path in sorted(paths, key=lambda p: Path(p).name):
         (held if is_holdout(path) else train).append(Path(path))
+    if held and not train:
+        return held, []
     return train, held

@@ -33,7 +33,7 @@ def test_source_group_is_the_name_without_its_number() -> None:
 def test_a_group_is_never_split(items: list[tuple[str, int]]) -> None:
     paths = [Path(f"{g}_{n:04d}.jpg") for g, n in items]
     train, held = split_paths(paths)
-    assert sorted(train + held) == sorted(set(paths)) or len(paths) != len(set(paths))
+    assert sorted(train + held) == sorted(paths)
     assert [p.name for p in train] == sorted(p.name for p in train)
     assert {source_group(p) for p in train}.isdisjoint({source_group(p) for p in held})
 
@@ -64,3 +64,12 @@ def test_the_shared_data_split_is_5_to_10_percent_and_several_kinds() -> None:
     for p in paths:
         legacy_groups[source_group(p)].add(legacy_is_holdout(p))
     assert sum(len(v) == 2 for v in legacy_groups.values()) >= 3
+
+
+def test_a_folder_of_one_held_out_group_still_trains() -> None:
+    paths = [Path(f"touhou_{i:04d}.jpg") for i in range(5)]
+    train, held = split_paths(paths)
+    assert train == paths and held == []
+    mixed = paths + [Path("holoenface_0001.jpg")]
+    train, held = split_paths(mixed)
+    assert train == [Path("holoenface_0001.jpg")] and held == paths
