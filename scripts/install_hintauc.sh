@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Optional: the Hint-AUC metric for `s2p eval`. hintauc pins astropy<6 (and so numpy<2) and
+# The Hint-AUC metric of `s2p eval` (scripts/setup.sh runs this; without it the JSON says
+# "not measured" and the model cannot pass). hintauc pins astropy<6 (and so numpy<2) and
 # requires opencv-python beside our opencv-python-headless; its geodesic path needs neither, so
 # install it without its pins and add only what that path imports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python -m pip install -q --no-deps hintauc
-.venv/bin/python -m pip install -q scikit-image scipy lazy_loader imageio tifffile
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "hintauc==0.3.3"
+.venv/bin/python -m pip install -q --disable-pip-version-check scikit-image scipy lazy_loader imageio tifffile

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install s2p-lab with its notebook and test extras. Safe to run again.
+# Create .venv and install s2p-lab with its notebook and test extras and the Hint-AUC metric.
+# Safe to run again.
 # torch is installed first and pinned to the 2.13.0 CPU build, so no later requirement makes pip
 # choose a CUDA build (gigabytes). Set S2P_TORCH_INDEX to a wheel index (e.g. PyTorch's CPU or a
 # CUDA index) to take torch from there instead.
@@ -16,6 +17,9 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   fi
 fi
 "${pip[@]}" -e ".[dev]"
+# Hint-AUC is part of every `s2p eval` run; hintauc's own pins would downgrade numpy, so it has its
+# own installer (no dependency pins, only what its geodesic path imports).
+bash scripts/install_hintauc.sh
 .venv/bin/python - <<'PY'
 import importlib.metadata as md, torch
 cuda = sorted(d.metadata["Name"] for d in md.distributions() if d.metadata["Name"].lower().startswith("nvidia-"))

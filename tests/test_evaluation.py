@@ -15,6 +15,7 @@ from PIL import Image
 
 from s2p_lab.errors import ImageError, S2PError
 from s2p_lab.evaluation import (
+    TARGETS,
     ciede2000,
     color_signature,
     colorfulness,
@@ -25,7 +26,10 @@ from s2p_lab.evaluation import (
     main,
     pick_references,
     psnr,
+    region_color_error,
     rgb_to_lab,
+    score_targets,
+    segment_color_regions,
     ssim,
     style_retrieval,
     style_retrieval_top1,
@@ -399,31 +403,43 @@ def test_evaluate_end_to_end_tiny(tmp_path: Path) -> None:
     colorizer = _small_colorizer()
     grid = tmp_path / "grid.png"
     result = evaluate(colorizer, DATA, n_refs=3, size=64, n_sketches=2, n_pairs=2, hint_count=4,
-                      seed=0, grid_path=grid, progress=False, train_limit=8, cache_dir=tmp_path)
+                      seed=0, grid_path=grid, progress=False, hint_auc_pairs=1, n_real=8)
     json.dumps(result, allow_nan=False)  # plain JSON
     s = result["settings"]
     assert (s["size"], s["n_refs"], s["extractor"], s["n_sketches"], s["n_pairs"]) == (64, 3, "xdog", 2, 2)
     assert len(s["references"]) == 3
-    r = result["retrieval"]
-    assert r["n_outputs"] == 6 and 0.0 <= r["style_top1"] <= 1.0
-    assert r["chance"] == pytest.approx(1 / 3)
-    assert len(r["reference_colorfulness"]) == 3 and len(r["colorfulness_median_per_reference"]) == 3
-    assert r["reference_colorfulness_median"] == pytest.approx(float(np.median(r["reference_colorfulness"])))
-    rec = result["reconstruction"]
-    assert rec["n_pairs"] == 2
-    assert rec["psnr_gain_db"] == pytest.approx(rec["psnr"] - rec["floor_psnr"], abs=1e-9)
-    assert rec["hint_de00"] >= 0
-    assert result["training_distribution"]["n_images"] == 8
+    assert set(result["baselines"]) >= {"paste", "shuffled_paste", "wash", "no_reference"}
+    for name, b in result["baselines"].items():
+        assert set(b) >= set(result["model"]), name
+        assert b["passed"] is False, name
+    m = result["model"]
+    assert 0.0 <= m["style_top1"] <= 1.0 and m["region_de00"] > 0 and m["kid"] is not None
+    assert result["baselines"]["wash"]["region_de00_ratio_to_wash"] == pytest.approx(1.0)
+    assert m["region_de00_ratio_to_wash"] == pytest.approx(
+        m["region_de00"] / result["baselines"]["wash"]["region_de00"])
+    assert result["baselines"]["no_reference"]["reference_effect_own_db"] == pytest.approx(0.0, abs=1e-9)
+    assert set(result["targets"]) == set(TARGETS)
+    assert result["passed"] == (not result["not_measured"] and all(t["pass"] for t in result["targets"].values()))
     ha = result["hint_auc"]
-    assert ha["available"] in (True, False)
     if not ha["available"]:
-        assert ha["reason"] and ha["psnr"] is None
-        assert result["targets"]["hint_auc_psnr"]["pass"] is None
-    assert set(result["targets"]) == {"style_top1", "hint_de00", "psnr_gain_db", "hue_entropy_median",
-                                      "hint_auc_psnr", "colorfulness_in_train_iqr"}
-    assert result["targets"]["style_top1"]["threshold"] == 0.90
+        assert "install with scripts/install_hintauc.sh" in ha["reason"]
+        assert result["targets"]["hint_auc_psnr"]["pass"] is None and result["passed"] is False
+        assert "hint_auc_psnr" in result["not_measured"]
+    kid = result["kid"]["sets"]
+    assert {"real", "model", "wash", "gray", "lines"} <= set(kid)
     with Image.open(grid) as im:
-        assert im.width == 4 * 128 and im.height == 3 * (128 + 12)
+        assert im.width == 8 * 160 and im.height > 4 * 160
+
+
+def test_passed_needs_every_target_measured() -> None:
+    good = {k: (t + 1.0 if op == ">=" else t - 0.1) for k, (op, t) in TARGETS.items()}
+    assert score_targets(good)["passed"] is True
+    missing = dict(good, hint_auc_psnr=None)
+    scored = score_targets(missing, {"hint_auc_psnr": "not measured: install with scripts/install_hintauc.sh"})
+    assert scored["passed"] is False and scored["not_measured"] == ["hint_auc_psnr"]
+    assert "install" in scored["targets"]["hint_auc_psnr"]["reason"]
+    bad = dict(good, style_top1=0.5)
+    assert score_targets(bad)["passed"] is False
 
 
 def test_command_line_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -452,10 +468,81 @@ def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "result.json"
     code = main(["--pairs", str(tmp_path / "pairs"), "--sketches", str(tmp_path / "sketches"),
                  "--styles", str(tmp_path / "styles"), "--n-refs", "3", "--size", "64", "--weights",
-                 str(weights), "--device", "cpu", "--json", str(out), "--no-progress"])
+                 str(weights), "--device", "cpu", "--json", str(out), "--no-progress", "--include-training",
+                 "--n-real", "4", "--hint-auc-pairs", "1"])
     assert code == 0
     result = json.loads(out.read_text())
     assert result["retrieval"]["n_outputs"] == 6
-    assert result["reconstruction"]["n_pairs"] == 2
-    assert result["training_distribution"] is None
+    assert result["pairs"]["n_pairs"] == 2
+    assert set(result["baselines"]) >= {"paste", "shuffled_paste", "wash", "no_reference"}
+    assert "model" in result["kid"]["sets"]  # the pairs folder serves as the real illustrations
+    assert (tmp_path / "result_grid.png").is_file()  # a picture in every run
     assert "style_top1" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- regions and hint spread
+
+
+def _flat_figure(h: int = 96, w: int = 128) -> np.ndarray:
+    """A white image with three flat colored shapes (regions of one color each)."""
+    img = np.full((h, w, 3), 255, np.uint8)
+    cv2.rectangle(img, (10, 10), (60, 80), (220, 60, 50), -1)
+    cv2.circle(img, (95, 40), 22, (40, 90, 210), -1)
+    cv2.rectangle(img, (70, 70), (120, 90), (60, 170, 80), -1)
+    return img
+
+
+def test_color_regions_follow_flat_colors() -> None:
+    img = _flat_figure()
+    labels = segment_color_regions(img)
+    assert labels.shape == img.shape[:2] and labels.max() >= 4  # paper + three shapes
+    for y, x in ((40, 30), (40, 95), (80, 100)):  # each shape is one region, apart from the paper
+        region = labels == labels[y, x]
+        assert labels[y, x] > 0 and region[y - 5:y + 5, x - 5:x + 5].all()
+        assert not region[2, 2]
+
+
+def test_region_color_error_zero_for_a_copy_larger_for_a_wash() -> None:
+    img = _flat_figure()
+    labels = segment_color_regions(img)
+    assert region_color_error(img, img, labels) == pytest.approx(0.0, abs=1e-9)
+    figure = (img < 236).any(axis=2)
+    wash = img.copy()
+    wash[figure] = img[figure].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
+    shifted = img.copy()
+    shifted[figure] = np.clip(img[figure].astype(int) + 12, 0, 255).astype(np.uint8)
+    de_wash = region_color_error(wash, img, labels)
+    de_shift = region_color_error(shifted, img, labels)
+    assert 0 < de_shift < de_wash
+    # the error is area-weighted: recoloring the biggest shape costs more than the smallest
+    big, small = img.copy(), img.copy()
+    big[10:81, 10:61] = (128, 128, 128)
+    small[70:91, 70:121] = (128, 128, 128)
+    small[10:81, 10:61] = img[10:81, 10:61]
+    assert region_color_error(big, img, labels) > region_color_error(small, img, labels)
+
+
+def test_hint_spread_rewards_filling_the_region_not_painting_the_disc() -> None:
+    from s2p_lab.evaluation import hint_spread_error, paint_hints
+
+    img = _flat_figure()
+    labels = segment_color_regions(img)
+    hints = Hints.load({"points": [{"x": 35 / 128, "y": 45 / 96, "rgb": [220, 60, 50], "radius": 0.03},
+                                   {"x": 95 / 128, "y": 40 / 96, "rgb": [40, 90, 210], "radius": 0.03}]})
+    sketch = np.full(img.shape[:2], 255, np.uint8)
+    painted = paint_hints(sketch, hints)
+    assert hint_adherence(painted, hints) < 1.0  # under the disc, painting is perfect
+    assert hint_spread_error(painted, hints, labels) > 20.0  # away from it, the paper shows
+    assert hint_spread_error(img, hints, labels) < 1.0  # the filled regions spread the hints
+
+
+def test_missing_hintauc_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    from s2p_lab.evaluation import evaluate_hint_auc
+
+    monkeypatch.setitem(sys.modules, "hintauc", None)  # as if the package were not installed
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(tmp_path / "a.png")
+    res = evaluate_hint_auc(None, [tmp_path / "a.png"], size=64, progress=False)
+    assert res["available"] is False
+    assert "not measured" in res["reason"] and "scripts/install_hintauc.sh" in res["reason"]
