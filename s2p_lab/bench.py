@@ -79,7 +79,8 @@ HINTS_WIDE = {
 TARGETS = {
     "one_512_vs_floor": ("<=", 1.3, "one 512 px colorization / its arithmetic floor at the bf16 peak"),
     "nine_vs_nine_single_512": ("<=", 0.7, "nine references in one call / nine single calls, 512 px"),
-    "hint_edit_vs_one_512": ("<=", 0.5, "hint edit / full colorization, 512 px"),
+    "hint_edit_vs_one_512": ("<=", 0.3, "hint edit / full colorization, 512 px"),
+    "refinement_share_512": ("<=", 0.15, "what the region refinement (default mode) adds to a 512 px colorization"),
     "peak_rss_1024_mb": ("<", 1500.0, "peak RSS of a process colorizing at 1024 px (one reference, an edit, nine), MB"),
     "train_256_vs_bf16_peak": (">=", 0.6, "training step at 256 px, achieved FLOP rate / bf16 matmul peak"),
 }
@@ -520,6 +521,15 @@ def _measure_size(spec: dict) -> dict:
         c.clear_cache()
         c.colorize(sketch, [styles[0]], hints=hints, size=size)
 
+    def network_only(c=colorizer, hints=HINTS_BEFORE):
+        # what ``one`` cost before regions existed: hints as drawn, no refinement
+        c.clear_cache()
+        reach, c.hint_reach = c.hint_reach, 0
+        try:
+            c.colorize(sketch, [styles[0]], hints=hints, size=size, mode="raw")
+        finally:
+            c.hint_reach = reach
+
     def edit(c=colorizer):
         c.colorize(sketch, [styles[0]], hints=HINTS_EDIT, size=size)
 
@@ -542,8 +552,9 @@ def _measure_size(spec: dict) -> dict:
 
     one()  # warm-up: oneDNN primitives, allocator
     nine()
-    times: dict[str, list[float]] = {k: [] for k in ("one", "hint_edit", "hint_edit_wide", "nine_batched", "nine_single", "nine_single_cached")}
+    times: dict[str, list[float]] = {k: [] for k in ("one", "one_network_only", "hint_edit", "hint_edit_wide", "nine_batched", "nine_single", "nine_single_cached")}
     for _ in range(repeats):
+        times["one_network_only"].append(_timed(network_only))
         times["one"].append(_timed(one))
         times["hint_edit"].append(_timed(edit))  # right after ``one``: everything but the edit is cached
         times["hint_edit_wide"].append(_timed(wide))
@@ -562,6 +573,7 @@ def _measure_size(spec: dict) -> dict:
     from .colorizer import changed_box
 
     flops = {"one": count_flops(one)}
+    flops["one_network_only"] = count_flops(network_only)
     flops["hint_edit_wide"] = count_flops(wide)
     flops["nine_batched"] = count_flops(nine)
     flops["nine_single"] = 9 * flops["one"]
@@ -798,6 +810,7 @@ def _derive(entry: dict) -> None:
         "nine_vs_nine_single": round(lat["nine_batched"] / lat["nine_single"], 3),
         "nine_vs_nine_single_cached": round(lat["nine_batched"] / lat["nine_single_cached"], 3),
         "hint_edit_vs_one": round(lat["hint_edit"] / lat["one"], 3),
+        "refinement_share": round(lat["one"] / lat["one_network_only"] - 1, 3) if lat.get("one_network_only") else None,
         "hint_edit_wide_vs_one": round(lat["hint_edit_wide"] / lat["one"], 3),
         "gflop_nine_vs_nine_single": round(entry["gflop"]["nine_batched"] / entry["gflop"]["nine_single"], 3),
         "gflop_hint_edit_wide_vs_one": round(entry["gflop"]["hint_edit_wide"] / entry["gflop"]["one"], 3),
@@ -816,6 +829,7 @@ def _targets(result: dict) -> dict:
         values["one_512_vs_floor"] = s512["ratio_to_floor"]["one"]
         values["nine_vs_nine_single_512"] = s512["ratios"]["nine_vs_nine_single"]
         values["hint_edit_vs_one_512"] = s512["ratios"]["hint_edit_vs_one"]
+        values["refinement_share_512"] = s512["ratios"].get("refinement_share")
     memory = sizes.get("1024", {}).get("memory_mb", {})
     if memory:
         values["peak_rss_1024_mb"] = max(v for k, v in memory.items() if k in ("one", "one_and_edit", "nine"))
@@ -839,7 +853,7 @@ def format_table(result: dict) -> str:
     bg = result.get("background", {})
     if bg.get("training_running") or (bg.get("loadavg") and bg["loadavg"][0] > (result["machine"]["cores"] or 1) / 2):
         lines.append(f"note: machine busy during the run (load {bg.get('loadavg')}, training running: {bg.get('training_running')})")
-    header = f"{'size':>5} {'peak':>5} {'GFLOP':>7} {'one ms':>8} {'x floor':>7} {'nine ms':>8} {'9 single':>9} {'ratio':>6} " \
+    header = f"{'size':>5} {'peak':>5} {'GFLOP':>7} {'one ms':>8} {'net ms':>7} {'x floor':>7} {'nine ms':>8} {'9 single':>9} {'ratio':>6} " \
              f"{'edit ms':>8} {'ratio':>6} {'wide ms':>8} {'RSS 1/9 MB':>13}"
     lines.append(header)
     for size, e in result.get("sizes", {}).items():
@@ -847,7 +861,7 @@ def format_table(result: dict) -> str:
             continue
         lat, mem = e["latency_ms"], e.get("memory_mb", {})
         lines.append(
-            f"{size:>5} {e['peaks'][e['peak_used']]:>5.0f} {e['gflop']['one']:>7.1f} {lat['one']:>8.1f} {e['ratio_to_floor']['one']:>7.2f} {lat['nine_batched']:>8.1f} "
+            f"{size:>5} {e['peaks'][e['peak_used']]:>5.0f} {e['gflop']['one']:>7.1f} {lat['one']:>8.1f} {lat.get('one_network_only', float('nan')):>7.1f} {e['ratio_to_floor']['one']:>7.2f} {lat['nine_batched']:>8.1f} "
             f"{lat['nine_single']:>9.1f} {e['ratios']['nine_vs_nine_single']:>6.2f} {lat['hint_edit']:>8.1f} "
             f"{e['ratios']['hint_edit_vs_one']:>6.2f} {lat['hint_edit_wide']:>8.1f} "
             f"{mem.get('one', float('nan')):>6.0f}/{mem.get('nine', float('nan')):<6.0f}"

@@ -65,12 +65,12 @@ def test_quick_bench_writes_json(tmp_path: Path) -> None:
     assert {"command", "settings", "machine", "background", "sizes", "training", "targets"} <= set(result)
     entry = result["sizes"]["64"]
     assert entry["peaks"]["bf16_gflops"] > 0 and entry["peaks"]["fp32_gflops"] > 0
-    scenarios = {"one", "nine_batched", "nine_single", "nine_single_cached", "hint_edit", "hint_edit_wide"}
+    scenarios = {"one", "one_network_only", "nine_batched", "nine_single", "nine_single_cached", "hint_edit", "hint_edit_wide"}
     assert set(entry["latency_ms"]) == scenarios
     assert set(entry["gflop"]) == scenarios and set(entry["floor_ms"]) == scenarios
     assert all(v > 0 for v in entry["latency_ms"].values())
     assert entry["gflop"]["nine_batched"] < entry["gflop"]["nine_single"], "nine references share the sketch encoding"
-    assert {"nine_vs_nine_single", "hint_edit_vs_one"} <= set(entry["ratios"])
+    assert {"nine_vs_nine_single", "hint_edit_vs_one", "refinement_share"} <= set(entry["ratios"])
     assert {"loaded", "one", "one_and_edit", "nine", "bench_process"} <= set(entry["memory_mb"])
     assert entry["memory_mb"]["one"] >= entry["memory_mb"]["loaded"] > 0
     assert {"prepare_sketch", "encode_styles", "render", "finish"} <= set(entry["stages_ms"])
@@ -79,7 +79,8 @@ def test_quick_bench_writes_json(tmp_path: Path) -> None:
     assert train["generator"]["images_per_s"] > 0 and train["gan"]["gflop_per_step"] > train["generator"]["gflop_per_step"]
     assert train["generator"]["page_faults"] >= 0 and train["generator"]["kernel_ms"] >= 0
     assert set(result["targets"]) == {
-        "one_512_vs_floor", "nine_vs_nine_single_512", "hint_edit_vs_one_512", "peak_rss_1024_mb", "train_256_vs_bf16_peak"
+        "one_512_vs_floor", "nine_vs_nine_single_512", "hint_edit_vs_one_512", "refinement_share_512",
+        "peak_rss_1024_mb", "train_256_vs_bf16_peak",
     }
     assert "size" in done.stdout and "GFLOP" in done.stdout, "a table is printed"
 
