@@ -16,15 +16,16 @@ import json
 import sys
 from pathlib import Path
 
-ROWS = [  # (label, path in the eval JSON, format)
+ROWS = [  # (label, path in the eval JSON, format); targets as in ``s2p_lab.evaluation.TARGETS``
+    ("region color error / wash (<= 0.7)", ("targets", "region_de00_ratio_to_wash", "value"), "{:.2f}"),
+    ("region color error, CIEDE2000", ("model", "region_de00"), "{:.2f}"),
+    ("reference effect, own flipped reference, dB (>= 3)", ("targets", "reference_effect_own_db", "value"), "{:+.2f}"),
+    ("reference effect, another illustration, dB (>= 0)", ("targets", "reference_effect_other_db", "value"), "{:+.2f}"),
     ("style top-1 (N=9, >= 0.90)", ("targets", "style_top1", "value"), "{:.3f}"),
-    ("hint CIEDE2000 (<= 10)", ("targets", "hint_de00", "value"), "{:.1f}"),
-    ("PSNR gain over sketch floor, dB (>= 6.5)", ("targets", "psnr_gain_db", "value"), "{:+.2f}"),
-    ("reconstruction PSNR, dB", ("reconstruction", "psnr"), "{:.2f}"),
-    ("reconstruction SSIM", ("reconstruction", "ssim"), "{:.3f}"),
-    ("median hue entropy, bits (>= 1.3)", ("targets", "hue_entropy_median", "value"), "{:.2f}"),
-    ("Hint-AUC PSNR (>= 20)", ("targets", "hint_auc_psnr", "value"), "{:.2f}"),
-    ("median colorfulness (IQR 34-66)", ("targets", "colorfulness_in_train_iqr", "value"), "{:.1f}"),
+    ("median hue entropy, bits (>= 1.6)", ("targets", "hue_entropy_median", "value"), "{:.2f}"),
+    ("KID / wash (<= 0.5)", ("targets", "kid_ratio_to_wash", "value"), "{:.2f}"),
+    ("hint CIEDE2000 away from the hint", ("model", "hint_spread_de00"), "{:.1f}"),
+    ("Hint-AUC PSNR (>= 21)", ("targets", "hint_auc_psnr", "value"), "{:.2f}"),
 ]
 
 
