@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-grid", action="store_true", help="save no picture")
     parser.add_argument("--size", type=int, default=512, help="processing size, longer side (default 512)")
     parser.add_argument("--weights", metavar="W", help="weights file or directory (default: shipped)")
+    parser.add_argument("--mode", choices=("soft", "flat", "raw"),
+                        help="region refinement of the model's outputs (default: the colorizer's, soft); "
+                             "raw scores the network alone")
     parser.add_argument("--device", help="cpu, cuda or auto (default)")
     parser.add_argument("--n-refs", type=int, default=9, help="references per sketch (default 9)")
     parser.add_argument("--n-pairs", type=int, default=48, help="evenly spaced held-out pairs (default 48)")
@@ -60,13 +63,23 @@ def _grid_path(args: argparse.Namespace) -> Path | None:
     return Path(tempfile.gettempdir()) / "s2p-eval-grid.png"
 
 
+def _colorizer(args: argparse.Namespace) -> Any:
+    """The colorizer to score: shipped or ``--weights``, refining in ``--mode``."""
+    from .runner import load_colorizer
+
+    colorizer = load_colorizer(None, args.weights, args.device)
+    if args.mode is not None:
+        colorizer.default_mode = args.mode
+    return colorizer
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``s2p eval`` from parsed arguments; prints a table, writes JSON and the grid. Bad input
     raises ``S2PError`` (before any model is loaded)."""
     from .report import format_table, save_grid
     from .runner import (
         assemble, compute_kid, evaluate, evaluate_hint_auc, evaluate_pairs, evaluate_retrieval, evenly,
-        list_images, load_colorizer, pick_references, real_features,
+        list_images, pick_references, real_features,
     )
 
     if args.data is None and args.pairs is None and args.sketches is None and args.styles is None:
@@ -95,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         for sub in ("illustrations", "sketches", "styles"):
             list_images(args.data / sub)
-        colorizer = load_colorizer(None, args.weights, args.device)
+        colorizer = _colorizer(args)
         result = evaluate(colorizer, args.data, n_refs=args.n_refs, hint_count=args.hint_count,
                           grid_path=grid, n_sketches=quick.get("n_sketches"), n_pairs=n_pairs,
                           hint_auc_pairs=hint_auc_pairs, n_real=n_real,
@@ -116,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
                     raise S2PError(f"no image of {args.pairs} belongs to the held-out split "
                                    "(s2p_lab.splits); use --include-training to evaluate them anyway")
             images = evenly(images, n_pairs)
-        colorizer = load_colorizer(None, args.weights, args.device)
+        colorizer = _colorizer(args)
         retrieval = pairs = hint_auc = kid_result = None
         settings: dict[str, Any] = {"size": args.size, "n_refs": args.n_refs, "seed": args.seed,
                                     "extractor": "xdog", "hint_count": args.hint_count}
@@ -135,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         if grid is not None:
             save_grid(grid, (retrieval or {}).get("_images", []), (pairs or {}).get("_images", []))
         result = assemble(settings, retrieval, pairs, hint_auc, kid_result)
+    result["settings"]["mode"] = colorizer.default_mode
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")
