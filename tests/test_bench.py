@@ -20,24 +20,9 @@ import torch
 from s2p_lab import Colorizer
 from s2p_lab.models import ColorizationModel, ModelConfig
 
+from model_helpers import randomized_model
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _randomized(config: ModelConfig, seed: int = 0) -> ColorizationModel:
-    """A model whose zero-initialized layers and normalization statistics are random too."""
-    torch.manual_seed(seed)
-    model = ColorizationModel(config)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "fuse" in name or "film" in name or name.endswith("out.weight") or name.endswith("out.bias"):
-                p.normal_(0, 0.1)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.2)
-    return model.eval()
 
 
 def _inputs(config: ModelConfig, size: int = 64, batch: int = 1):
@@ -92,7 +77,7 @@ def test_bench_rejects_bad_sizes() -> None:
 
 # ------------------------------------------------------------------ the colorizer's fast paths (the rewrite itself: test_inference.py)
 def test_receptive_radius_bounds_a_hint_edit(tiny_config: ModelConfig) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     gen = model.generator
     size = 256
     sketch, hints, reference = _inputs(tiny_config, size=size)
@@ -109,7 +94,7 @@ def test_receptive_radius_bounds_a_hint_edit(tiny_config: ModelConfig) -> None:
 
 @pytest.mark.parametrize("bf16", [False, True])
 def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16: bool) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     rng = np.random.default_rng(0)
     sketch = np.where(rng.random((512, 512)) > 0.9, 0, 255).astype(np.uint8)
     styles = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)]
@@ -131,7 +116,7 @@ def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf
 
 
 def test_hooks_and_attention_maps_see_the_full_render(tiny_config: ModelConfig) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     colorizer = Colorizer(model, bf16=False)
     rng = np.random.default_rng(1)
     sketch = np.where(rng.random((128, 128)) > 0.9, 0, 255).astype(np.uint8)
@@ -163,7 +148,7 @@ def test_watched_modules_run_the_definition_and_global_hooks_the_fast_copy(tiny_
 
     from s2p_lab.models.inference import SplitUp
 
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     colorizer = Colorizer(model, bf16=False)
     rng = np.random.default_rng(6)
     sketch = np.where(rng.random((64, 96)) > 0.9, 0, 255).astype(np.uint8)
@@ -237,7 +222,7 @@ def test_finish_matches_the_float_overlay() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("S2P_TEST_COMPILE"), reason="torch.compile takes minutes on a small CPU: set S2P_TEST_COMPILE=1")
 def test_compiled_agrees_with_eager(tiny_config: ModelConfig) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     rng = np.random.default_rng(4)
     sketch = np.where(rng.random((96, 96)) > 0.9, 0, 255).astype(np.uint8)
     style = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
@@ -251,7 +236,7 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     pytest.importorskip("onnxruntime")
     from s2p_lab.onnx_export import export_onnx
 
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     rng = np.random.default_rng(5)
     sketch = np.where(rng.random((200, 136)) > 0.9, 0, 255).astype(np.uint8)
     styles = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)]

@@ -16,22 +16,7 @@ from s2p_lab.errors import S2PError
 from s2p_lab.models import ColorizationModel, ModelConfig, load_model, optimize_for_inference
 from s2p_lab.models import blocks, inference
 
-
-def _randomized(config: ModelConfig, seed: int = 0) -> ColorizationModel:
-    """A model whose zero-initialized layers and normalization statistics are random too."""
-    torch.manual_seed(seed)
-    model = ColorizationModel(config)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "fuse" in name or "film" in name or name.endswith("out.weight") or name.endswith("out.bias"):
-                p.normal_(0, 0.1)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.2)
-    return model.eval()
+from model_helpers import randomized_model
 
 
 def _inputs(config: ModelConfig, height: int, width: int, batch: int, dtype: torch.dtype):
@@ -87,7 +72,7 @@ def _configs(tiny: ModelConfig) -> dict[str, ModelConfig]:
 @pytest.mark.parametrize("design", ["attention", "global", "no_guides_4_levels"])
 def test_rewrite_matches_the_definition(tiny_config: ModelConfig, design: str, dtype: torch.dtype, tol: float,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _randomized(_configs(tiny_config)[design]).to(dtype)
+    model = randomized_model(_configs(tiny_config)[design]).to(dtype)
     fast = optimize_for_inference(model)
     # the size-gated rewrites on at every size, and attention in several blocks of queries
     monkeypatch.setattr(inference, "PHASED_MIN_PIXELS", 0)
@@ -97,7 +82,7 @@ def test_rewrite_matches_the_definition(tiny_config: ModelConfig, design: str, d
 
 
 def test_the_gated_rewrites_run_and_the_plain_operations_match(tiny_config: ModelConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _randomized(tiny_config).double()
+    model = randomized_model(tiny_config).double()
     calls = {"phased": 0, "chunked": 0}
     phased, chunked = inference.upsample_conv_phased, inference.attention_chunked
 
@@ -121,7 +106,7 @@ def test_the_gated_rewrites_run_and_the_plain_operations_match(tiny_config: Mode
 
 
 def test_channels_last_activations(tiny_config: ModelConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     sketch, hints, reference = _inputs(tiny_config, 64, 64, 2, torch.float32)
     with torch.inference_mode():
         style = model.style_encoder(reference)
@@ -150,7 +135,7 @@ def test_shipped_weights(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_shares_the_weights_and_follows_their_changes(tiny_config: ModelConfig) -> None:
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     keys = list(model.state_dict())
     fast = optimize_for_inference(model)
     assert list(model.state_dict()) == keys, "the model is left as it was"
@@ -174,7 +159,7 @@ def test_refuses_a_model_in_training_mode(tiny_config: ModelConfig) -> None:
 
 def test_definition_shares_a_batch_one_sketch_across_references(tiny_config: ModelConfig) -> None:
     """The definition's own broadcasting (what the rewrite's split relies on)."""
-    model = _randomized(tiny_config)
+    model = randomized_model(tiny_config)
     sketch, hints, reference = _inputs(tiny_config, 64, 64, 3, torch.float32)
     with torch.no_grad():
         style = model.style_encoder(reference)
