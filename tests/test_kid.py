@@ -75,3 +75,28 @@ def test_kid_tells_color_images_from_their_gray_and_line_versions() -> None:
     edges = image_features([np.repeat(255 - cv2.Canny(c, 80, 160)[:, :, None], 3, 2) for c in crops[1::2]])
     k_real, k_gray, k_edges = (kid(real, f, subsets=30)["kid"] for f in (probe, gray, edges))
     assert k_real < k_gray < k_edges
+
+
+def test_recolor_hue_keeps_the_drawing_and_turns_its_colors() -> None:
+    from s2p_lab.evaluation.runner import recolor_hue
+
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[:4] = (220, 30, 30)  # red
+    image[4:] = (255, 255, 255)  # paper
+    turned = recolor_hue(image)
+    assert turned[0, 0, 1] > turned[0, 0, 0] and turned[0, 0, 1] > turned[0, 0, 2], "red turns green at 120 degrees"
+    assert (turned[4:] == 255).all(), "paper stays paper"
+    assert np.array_equal(recolor_hue(image, 0.0), image)
+
+
+def test_pair_kid_says_whether_the_sets_come_in_a_persons_order() -> None:
+    from s2p_lab.evaluation.runner import PAIR_KID_SETS, pair_kid
+
+    rng = np.random.default_rng(0)
+    pool = rng.normal(size=(120, 8))
+    shifts = {"real_held_out": 0.0, "recolored": 0.3, "model": 0.6, "wash": 0.9, "gray": 1.2, "lines": 2.0}
+    feats = {n: rng.normal(size=(60, 8)) + shifts[n] for n in PAIR_KID_SETS}
+    good = pair_kid({"n_pairs": 60, "_features": feats}, pool)
+    assert good["ordered_as_a_person_would"] and good["order_best_first"][-1] == "lines"
+    swapped = dict(feats, wash=feats["gray"], gray=feats["wash"])
+    assert not pair_kid({"n_pairs": 60, "_features": swapped}, pool)["ordered_as_a_person_would"]

@@ -42,6 +42,10 @@ DEFINITIONS = {
            "real illustrations, on EfficientNet-Lite0 ImageNet features (1280-d pooled head, 224 px, "
            "white-padded square)",
     "kid_ratio_to_wash": "kid / kid of the wash baseline",
+    "kid.held_out_pairs": "KID calibration on the held-out drawings, same drawings in every set: the "
+                          "targets, the targets with hues turned 120 degrees, the model with the mirrored "
+                          "own reference, the wash, the gray wash and the bare sketch, each against the "
+                          "real pool; ordered_as_a_person_would checks recolored < wash < gray < lines",
     "region_de00": "held-out pairs, own reference mirrored and re-cropped: area-weighted CIEDE2000 between "
                    "output and target median Lab colors over the target's color regions (mean-shift + "
                    "k-means 12 + connected components)",

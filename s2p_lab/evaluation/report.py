@@ -57,6 +57,12 @@ def format_table(result: Mapping[str, Any]) -> str:
         lines.append(f"KID real-vs-real {_fmt(real, 4)}; gray wash {_fmt(kid['sets']['gray']['kid'], 4)}; "
                      f"bare lines {_fmt(kid['sets']['lines']['kid'], 4)}; order (best first): "
                      + " < ".join(kid["order_best_first"]))
+        pairs_kid = kid.get("held_out_pairs")
+        if pairs_kid:
+            lines.append("KID on the held-out drawings (same drawings in every set): "
+                         + " < ".join(f"{k} {_fmt(pairs_kid['sets'][k]['kid'], 3)}" for k in pairs_kid["order_best_first"])
+                         + ("; recolored < wash < gray < lines as a person would rank them"
+                            if pairs_kid["ordered_as_a_person_would"] else "; NOT in a person's order"))
     pairs = result.get("pairs") or {}
     if pairs:
         lines.append(f"{pairs['n_pairs']} held-out pairs ({pairs['extractor']} sketches), "

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..errors import S2PError
@@ -241,7 +242,7 @@ def real_features(illustration_paths: Sequence[Path], *, n_real: int = 600, size
 
 def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 512,
                    extractor: str = "xdog", hint_count: int = 8, seed: int = 0,
-                   progress: bool = True, keep_outputs: int = 0) -> dict[str, Any]:
+                   progress: bool = True, keep_outputs: int = 0, features: bool = False) -> dict[str, Any]:
     """Scenario 2: held-out (sketch, illustration) pairs; the model and the baselines per pair.
 
     Each illustration is fitted to ``size`` and its sketch extracted with ``extractor``; its color
@@ -252,6 +253,10 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
     uses the target's own mean non-paper color for both own references). The model and
     ``paint_hints`` also get ``hints.deterministic_hints(target, hint_count, seed)`` alone.
     Rows flag ``in_legacy_training_split``: files the per-file split of model v0.2 trained on.
+    With ``features``, EfficientNet-Lite0 features under ``"_features"`` of the
+    sets that calibrate KID on the same drawings (:data:`PAIR_KID_SETS`): the held-out targets
+    themselves, the targets recolored (hue turned by 120 degrees, a coloring a person would accept),
+    the model with the mirrored own reference, the ``wash``, its gray version and the bare sketch.
     """
     from ..hint_simulation import deterministic_hints
     from ..sketch import extract_sketch
@@ -263,6 +268,7 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
         raise S2PError("no held-out pairs to evaluate")
     rows: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
+    feats: dict[str, list[np.ndarray]] = {n: [] for n in PAIR_KID_SETS}
     keep_at = set(np.linspace(0, len(paths) - 1, num=keep_outputs).round().astype(int).tolist()) if keep_outputs else set()
     for i, path in enumerate(_progress(paths, desc="held-out pairs", total=len(paths), enabled=progress)):
         target = resize_long_side(_load_rgb(path), size)
@@ -305,6 +311,11 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
                     "hint_de00_under_disc": hint_adherence(out, hints),
                     "hint_spread_de00": hint_spread_error(out, hints, labels)})
         rows.append(row)
+        if features:
+            for name, image in (("real_held_out", target), ("recolored", recolor_hue(target)),
+                                ("model", outs["model"][0]), ("wash", outs["wash"][0]),
+                                ("gray", gray_wash(sketch, own, figure)), ("lines", lines)):
+                feats[name].append(image)
         if i in keep_at:
             kept.append({"name": path.stem, "sketch": sketch, "reference": flipped, "target": target,
                          **{n: o[0] for n, o in outs.items()},
@@ -318,6 +329,9 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
     }
     unseen = [r for r in rows if not r["in_legacy_training_split"]]
     result["methods_on_pairs_outside_legacy_training"] = summarize_pairs(unseen) if unseen else None
+    if features:
+        result["_features"] = {n: image_features(_progress(v, desc=f"pair features {n}", total=len(v),
+                                                           enabled=progress)) for n, v in feats.items()}
     if keep_outputs:
         result["_images"] = kept
     return result
@@ -579,6 +593,32 @@ def assemble(settings: dict[str, Any], retrieval: Mapping[str, Any] | None, pair
     return json_safe(result)
 
 
+#: KID calibration sets of the held-out pairs, in the order a person would rank them (best first;
+#: ``real_held_out`` and ``model`` aside): real art, an accepted recoloring, a wash, gray, lines.
+PAIR_KID_SETS = ("real_held_out", "recolored", "model", "wash", "gray", "lines")
+
+
+def recolor_hue(rgb: np.ndarray, degrees: float = 120.0) -> np.ndarray:
+    """The image with every hue turned by ``degrees`` (HSV): the same drawing, other colors."""
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + round(degrees / 2)) % 180).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def pair_kid(pairs: Mapping[str, Any], real_pool: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """KID to the real pool of each calibration set of the held-out pairs (same drawings in all).
+
+    ``ordered_as_a_person_would``: ``recolored`` < ``wash`` < ``gray`` < ``lines``, the check that
+    the features see what people see; the model's place among them is the finding.
+    """
+    sets = {name: kid(real_pool, f, seed=seed) for name, f in pairs["_features"].items()}
+    values = {k: v["kid"] for k, v in sets.items()}
+    chain = [values[k] for k in ("recolored", "wash", "gray", "lines")]
+    order = sorted((k for k in values if math.isfinite(values[k])), key=values.get)
+    return {"n_pairs": pairs["n_pairs"], "sets": sets, "order_best_first": order,
+            "ordered_as_a_person_would": bool(all(a < b for a, b in zip(chain, chain[1:])))}
+
+
 def compute_kid(retrieval: Mapping[str, Any], real_pool: np.ndarray, real_probe: np.ndarray,
                 seed: int = 0) -> dict[str, Any]:
     """KID to the real pool of: the real probe, every method's outputs, and the gray/lines probes."""
@@ -627,7 +667,8 @@ def evaluate(colorizer: Any, data_dir: Path, *, n_refs: int = 9, size: int = 512
     pool, probe, _ = real_features(illustrations, n_real=n_real, size=size, progress=progress)
     kid_result = compute_kid(retrieval, pool, probe, seed=seed)
     pairs = evaluate_pairs(colorizer, pair_paths, size=size, extractor=extractor, hint_count=hint_count,
-                           seed=seed, progress=progress, keep_outputs=2 if grid_path else 0)
+                           seed=seed, progress=progress, keep_outputs=2 if grid_path else 0, features=True)
+    kid_result["held_out_pairs"] = pair_kid(pairs, pool, seed=seed)
     hint_auc = evaluate_hint_auc(colorizer, evenly(pair_paths, hint_auc_pairs), size=size,
                                  extractor=extractor, seed=seed, progress=progress)
     if grid_path is not None:
