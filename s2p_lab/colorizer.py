@@ -37,7 +37,7 @@ from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
 from .models import optimize_for_inference
 from .palettes import Palette, load_palette
-from .refine import DEFAULT_MODE, check_mode, refine, spread_hints
+from .refine import DEFAULT_MODE, bucket_fill, check_mode, refine, spread_hints
 from .regions import RegionMap, region_map
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
@@ -316,19 +316,34 @@ class Colorizer:
         mode: str | None = None,
         palette: Palette | None = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
+        bucket: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Region refinement of one network output at the processing size (``refine.refine``).
 
         In ``flat`` every hint fills its region (the most used color, ``refine.bucket_fill``); in
         ``soft`` the point hints do (clicks are paint buckets) while strokes and raster hints are
         left to the network, which follows them better than a fill does where outlines are open.
+        ``bucket``: ``paint_buckets(hints, prepared, mode)``, computed once for many outputs.
         """
         mode = check_mode(self.default_mode if mode is None else mode)
         if mode == "raw" and palette is None and not recolor:
             return rgb
-        bucket = self.hint_array(hints, prepared, clicks_only=(mode == "soft")) if hints is not None else None
-        return refine(rgb, self.regions(prepared), mode, bucket,
-                      palette_colors=None if palette is None else palette.array(), assignment=recolor)
+        if bucket is None:
+            bucket = self.paint_buckets(hints, prepared, mode)
+        return refine(rgb, self.regions(prepared), mode, None,
+                      palette_colors=None if palette is None else palette.array(), assignment=recolor, bucket=bucket)
+
+    def paint_buckets(self, hints: object, prepared: PreparedSketch, mode: str | None = None
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+        """What the hints fill in ``mode``: ``refine.bucket_fill``'s (colors, where), or None.
+
+        It depends on the sketch and the hints only, so the outputs of every reference share it.
+        """
+        mode = check_mode(self.default_mode if mode is None else mode)
+        if hints is None or mode == "raw":
+            return None
+        clicks = self.hint_array(hints, prepared, clicks_only=(mode == "soft"))
+        return bucket_fill(clicks, self.regions(prepared))
 
     def render(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode) -> np.ndarray:
         """Run the decoder: uint8 (N, h, w, 3) at the processing size.
@@ -505,5 +520,6 @@ class Colorizer:
         hints = Hints.load(hints)
         hint_map = self.hint_map(hints, prepared)
         codes = self.encode_styles(list(styles) if styles else None)
-        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor))
+        bucket = self.paint_buckets(hints, prepared, mode)
+        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket))
                 for rgb in self.render(prepared, hint_map, codes)]

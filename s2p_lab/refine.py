@@ -209,19 +209,22 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
 
 def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
-         agree: float = 0.9, split_reach: float | None = 0.025, contested: str = "auto") -> np.ndarray:
+         agree: float = 0.9, split_reach: float | None = 0.025, contested: str = "auto",
+         bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
 
     Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
     snaps to its nearest palette color. ``assignment``: region label -> RGB, a region recolored by
-    hand (it wins over everything).
+    hand (it wins over everything). ``bucket``: ``bucket_fill``'s result, when many outputs of one
+    sketch and hint set share it.
     """
     labels = regions.labels
     colors = region_medians(rgb, labels, regions.count, ~regions.lines)
     if palette_colors is not None:
         colors = snap_to_palette(colors, palette_colors)
     out = colors[labels]
-    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
+    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
+                                                             split_reach=split_reach, contested=contested)
     out[sel] = fill[sel]
     for label, color in (assignment or {}).items():
         if 0 <= int(label) < regions.count:
@@ -304,7 +307,8 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
          split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6,
-         flatten: float = 0.3, flatten_chroma: float = 0.0) -> np.ndarray:
+         flatten: float = 0.3, flatten_chroma: float = 0.0,
+         bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
@@ -315,7 +319,8 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     the chroma only (YCrCb). In a hinted region (``bucket_fill``) the hint color replaces the color and the
     luminance detail of the smoothed network output (``shading`` times it) stays on top. With a
     palette or an assignment, each region's colors are shifted so that its median lands on the
-    palette color (or the assigned one).
+    palette color (or the assigned one). ``bucket``: ``bucket_fill``'s result, when many outputs of
+    one sketch and hint set share it.
     """
     h, w = regions.shape
     radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
@@ -335,7 +340,8 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
             if 0 <= int(label) < regions.count:
                 target[int(label)] = color
         smooth += ((target.astype(np.float32) - medians) / 255.0)[regions.labels]
-    fill, sel = bucket_fill(hint_map, regions, agree=agree, split_reach=split_reach, contested=contested)
+    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
+                                                             split_reach=split_reach, contested=contested)
     if sel.any():
         luma = smooth @ np.array([0.299, 0.587, 0.114], np.float32)
         big = 4 * radius
@@ -346,8 +352,12 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
 
 def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.ndarray | None = None, *,
            palette_colors: np.ndarray | None = None,
-           assignment: dict[int, tuple[int, int, int]] | None = None) -> np.ndarray:
-    """Apply ``mode`` to one network output (uint8 HxWx3, at the region map's size)."""
+           assignment: dict[int, tuple[int, int, int]] | None = None,
+           bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Apply ``mode`` to one network output (uint8 HxWx3, at the region map's size).
+
+    ``bucket``: ``bucket_fill`` of the hints this mode fills from, computed once for many outputs.
+    """
     check_mode(mode)
     if mode == "raw" and palette_colors is None and not assignment:
         return rgb
@@ -356,6 +366,6 @@ def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.n
     if rgb.shape[:2] != regions.shape:
         raise S2PError(f"output is {rgb.shape[:2]}, the region map {regions.shape}")
     if mode == "flat":
-        return flat(rgb, regions, hint_map, palette_colors=palette_colors, assignment=assignment)
+        return flat(rgb, regions, hint_map, palette_colors=palette_colors, assignment=assignment, bucket=bucket)
     return soft(rgb, regions, hint_map if mode == "soft" else None, palette_colors=palette_colors,
-                assignment=assignment)
+                assignment=assignment, bucket=bucket)

@@ -135,3 +135,25 @@ def test_colorize_paint_bucket_on_the_face(colorizer: Colorizer, sample_dir: Pat
 def test_colorize_rejects_unknown_modes(colorizer: Colorizer, sample_dir: Path) -> None:
     with pytest.raises(S2PError, match="mode"):
         colorizer.colorize(sample_dir / "sketches" / "cat_sitting.png", size=64, mode="cel")
+
+
+@pytest.mark.parametrize("mode", ["soft", "flat", "raw"])
+def test_a_shared_bucket_gives_what_each_output_would_compute(mode: str) -> None:
+    """``colorize`` fills the hints once for all references; each output is as if refined alone."""
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    colorizer = Colorizer.from_pretrained()
+    sketch, hints = sample / "sketches" / "girl_portrait.png", sample / "hints" / "girl_hints.json"
+    styles = sorted((sample / "styles").glob("*.png"))[:3]
+    prepared = colorizer.prepare_sketch(sketch, 128)
+    drafts = colorizer.render(prepared, colorizer.hint_map(hints, prepared), colorizer.encode_styles(styles))
+    shared = colorizer.paint_buckets(hints, prepared, mode)
+    assert (shared is None) == (mode == "raw")
+    if shared is not None:
+        assert shared[1].any(), "the sample hints fill some regions"
+    for draft in drafts:
+        alone = colorizer.refine(prepared, draft, hints, mode)
+        assert np.array_equal(colorizer.refine(prepared, draft, hints, mode, bucket=shared), alone)
+    together = colorizer.colorize(sketch, styles, hints=hints, size=128, mode=mode)
+    singles = [colorizer.colorize(sketch, [s], hints=hints, size=128, mode=mode)[0] for s in styles]
+    for a, b in zip(together, singles):
+        assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 2, "batched decoding may round differently"

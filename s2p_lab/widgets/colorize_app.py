@@ -394,8 +394,9 @@ class ColorizeApp(W.VBox):
             hints = self.hints
             outputs = colorizer.render(prepared, colorizer.hint_map(hints, prepared), codes)
             mode = self.refine_mode.value
+            bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
             self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
-                                                                         recolor=dict(self.recolored)))
+                                                                         recolor=dict(self.recolored), bucket=bucket))
                             for rgb in outputs]
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
