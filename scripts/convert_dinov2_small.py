@@ -43,7 +43,7 @@ CHECK_BLOCKS = (4, 8, 12)
 def synthetic_image(height: int, width: int) -> torch.Tensor:
     """A fixed RGB test image in [0, 1] (1, 3, H, W): smooth waves, a disc and stripes.
 
-    ``tests/test_backbones_dinov2.py`` builds the same image; keep the two in step.
+    ``tests/test_backbones_dinov2.py`` imports this function for its golden check.
     """
     y = torch.linspace(0.0, 1.0, height).view(-1, 1).expand(height, width)
     x = torch.linspace(0.0, 1.0, width).view(1, -1).expand(height, width)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -21,15 +22,17 @@ from s2p_lab.weights import load_tensors, save_tensors
 GOLDEN = Path(__file__).parent / "data" / "dinov2_small_golden.json"
 
 
-def synthetic_image(height: int, width: int) -> torch.Tensor:
-    """The image scripts/convert_dinov2_small.py fed onnxruntime for the golden values."""
-    y = torch.linspace(0.0, 1.0, height).view(-1, 1).expand(height, width)
-    x = torch.linspace(0.0, 1.0, width).view(1, -1).expand(height, width)
-    disc = (((x - 0.4) ** 2 + (y - 0.55) ** 2) < 0.06).float()
-    red = 0.5 + 0.4 * torch.sin(6.0 * x + 2.0 * y)
-    green = 0.3 + 0.6 * disc
-    blue = 0.5 + 0.45 * torch.sign(torch.sin(40.0 * y))
-    return torch.stack([red, green, blue]).clamp(0.0, 1.0).unsqueeze(0)
+def _converter():
+    """``scripts/convert_dinov2_small.py`` as a module (it imports onnx only when converting)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "convert_dinov2_small.py"
+    spec = importlib.util.spec_from_file_location("convert_dinov2_small", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# the very image the converter fed onnxruntime for the golden values
+synthetic_image = _converter().synthetic_image
 
 
 @pytest.fixture(scope="module")
