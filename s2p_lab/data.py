@@ -28,7 +28,9 @@ from .errors import ImageError, TrainingError
 from .fileio import list_image_files
 from .hint_simulation import simulate_hints
 from .imageio import load_image
-from .references import ColorJitter, synthesize_reference
+from .references import ColorJitter, ToneJitter, synthesize_reference
+from .refine import spread_hints
+from .regions import region_map
 from .sketch import augment_lines, extract_sketch
 from .splits import split_paths
 
@@ -49,6 +51,9 @@ class SynthesisConfig:
     mean_hints: float = 8.0
     p_region_hints: float = 0.5  # of the hinted samples: scribbles over a share of the color regions
     p_no_reference: float = 0.15  # hint-only colorization (no reference) is a mode of its own
+    p_spread_hints: float = 0.0  # of the point-hinted samples: each point spread over its line-bounded region
+    hint_reach: float = 0.03  # how far a point spreads, as a share of the long side (as ``Colorizer.hint_reach``)
+    p_reference_tone: float = 0.0  # the reference alone gets a brightness and saturation change
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
 
@@ -148,7 +153,11 @@ class IllustrationDataset(Dataset):
         sketch = synthesize_sketch(target, rng, cfg.extractors)
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
+        if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
+            # what the colorizer does with a click: the network sees it spread over its region
+            hints = spread_hints(hints, region_map(sketch), cfg.hint_reach * max(sketch.shape))
         reference = synthesize_reference(jitter(image), rng, cfg.style_size)
+        reference = ToneJitter.random(rng, cfg.p_reference_tone)(reference)
         return {
             "sketch": to_tensor_sketch(sketch),
             "hints": torch.from_numpy(np.ascontiguousarray(hints.transpose(2, 0, 1))).float(),

@@ -38,6 +38,34 @@ class ColorJitter:
         return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
+@dataclass(frozen=True)
+class ToneJitter:
+    """A brightness gamma and a saturation gain for the reference alone (hue untouched).
+
+    The shared ``ColorJitter`` teaches that hues come from the reference. This one teaches what
+    must not come from it: a dark reference must not darken the paper, a saturated one must not
+    make skin neon. The target keeps its own luminance and saturation, so the generator learns
+    to take those from the sketch and the hints.
+    """
+
+    gamma: float = 1.0  # applied to HSV value in 0..1: < 1 brightens, > 1 darkens
+    saturation: float = 1.0
+
+    @staticmethod
+    def random(rng: np.random.Generator, p: float = 0.5) -> "ToneJitter":
+        if p <= 0.0 or rng.random() >= p:
+            return ToneJitter()
+        return ToneJitter(float(np.exp(rng.uniform(np.log(0.6), np.log(1.7)))), float(rng.uniform(0.9, 1.6)))
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        if self.gamma == 1.0 and self.saturation == 1.0:
+            return rgb
+        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(np.float32)
+        hsv[..., 1] = np.clip(hsv[..., 1] * self.saturation, 0, 255)
+        hsv[..., 2] = 255.0 * (hsv[..., 2] / 255.0) ** self.gamma
+        return cv2.cvtColor(np.clip(hsv + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
 def shuffle_patches(image: np.ndarray, grid: int, rng: np.random.Generator) -> np.ndarray:
     """Cut a square image into grid x grid patches and put them back in random order."""
     size = image.shape[0] // grid * grid

@@ -155,7 +155,16 @@ class Trainer:
         from .models import load_model
 
         try:
-            self.model.load_state_dict(load_model(source).state_dict())
+            init = load_model(source)
+            missing, unexpected = self.model.load_state_dict(init.state_dict(), strict=False)
+            # weights trained without a pretrained backbone start a model with one: only the
+            # joins are new, and they start at zero, so the model computes what the init did
+            new_joins = [k for k in missing if ".sketch_join." in k or ".backbone_join." in k]
+            if unexpected or len(new_joins) != len(missing):
+                wrong = sorted(set(missing) - set(new_joins)) + sorted(unexpected)
+                raise RuntimeError(f"{len(wrong)} tensor(s) do not match, e.g. {wrong[0]}")
+            if new_joins:
+                tqdm.write(f"--init {source}: {len(new_joins)} tensors of the new feature joins start at zero")
             disc_state = _checkpoint_discriminator(source)
             if disc_state is not None:  # a trainer checkpoint: go on with its discriminator too
                 self.disc.load_state_dict(disc_state)

@@ -17,7 +17,8 @@ def randomized_model(config: ModelConfig, seed: int = 0) -> ColorizationModel:
     model = ColorizationModel(config)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "fuse" in name or "film" in name or name.endswith("out.weight") or name.endswith("out.bias"):
+            zero_init = "fuse" in name or "film" in name or name.endswith(("out.weight", "out.bias"))
+            if zero_init or "join" in name:  # "join": the pretrained-feature joins start at zero too
                 p.normal_(0, 0.1)
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):

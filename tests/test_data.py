@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -116,3 +117,37 @@ def test_shared_data_holdout_is_excluded(shared_data: Path) -> None:
     _, held = split_paths(list_image_files(root, recursive=True))
     training = {p.resolve() for p in list_images(root)}
     assert held and not training & {p.resolve() for p in held}
+
+
+def test_spread_hints_fill_their_regions_and_keep_the_clicks(styles: Path) -> None:
+    """``p_spread_hints``: the network sees a click spread over its region, as the colorizer sends it."""
+    base = SynthesisConfig(size=96, style_size=32, p_no_hints=0.0, p_region_hints=0.0, mean_hints=6.0)
+    plain = IllustrationDataset(styles, base, seed=2, holdout=False)
+    spread = IllustrationDataset(styles, SynthesisConfig(**{**base.__dict__, "p_spread_hints": 1.0}), seed=2,
+                                 holdout=False)
+    grew = 0
+    for number in range(6):
+        a, b = plain[(number % len(plain), number)], spread[(number % len(plain), number)]
+        clicked = a["hints"][3] > 0
+        assert torch.equal(a["sketch"], b["sketch"]) and torch.equal(a["target"], b["target"])
+        assert torch.equal(b["hints"][:, clicked], a["hints"][:, clicked]), "the clicks themselves are kept"
+        assert (b["hints"][3] > 0).sum() >= clicked.sum()
+        grew += int((b["hints"][3] > 0).sum() > 2 * clicked.sum())
+    assert grew >= 3
+
+
+def test_reference_tone_changes_brightness_and_saturation_but_not_hue() -> None:
+    from s2p_lab.references import ToneJitter
+
+    rng = np.random.default_rng(0)
+    assert ToneJitter.random(rng, 0.0) == ToneJitter()
+    hsv = np.stack(np.meshgrid(np.arange(0, 180, 3), np.arange(120, 240, 2), indexing="xy"), -1)
+    image = cv2.cvtColor(np.dstack([hsv[..., 0], np.full(hsv.shape[:2], 150), hsv[..., 1]]).astype(np.uint8),
+                         cv2.COLOR_HSV2RGB)
+    for tone, darker in ((ToneJitter(1.6, 1.4), True), (ToneJitter(0.6, 0.9), False)):
+        out = cv2.cvtColor(tone(image), cv2.COLOR_RGB2HSV).astype(np.int32)
+        src = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int32)
+        hue_error = np.abs((out[..., 0] - src[..., 0] + 90) % 180 - 90)
+        assert np.median(hue_error) <= 2
+        assert (out[..., 2].mean() < src[..., 2].mean()) == darker
+        assert (out[..., 1].mean() > src[..., 1].mean()) == (tone.saturation > 1)

@@ -65,11 +65,13 @@ def _configs(tiny: ModelConfig) -> dict[str, ModelConfig]:
         "attention": tiny,
         "global": ModelConfig(**{**base, "style_transfer": "global"}),
         "no_guides_4_levels": ModelConfig(**{**base, "guide_decoders": False, "levels": 4, "mid_blocks": 1}),
+        "pretrained_features": ModelConfig(**{**base, "sketch_backbone": "efficientnet_lite0",
+                                              "reference_backbone": "efficientnet_lite0"}),
     }
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 2e-5), (torch.float64, 1e-11)])
-@pytest.mark.parametrize("design", ["attention", "global", "no_guides_4_levels"])
+@pytest.mark.parametrize("design", ["attention", "global", "no_guides_4_levels", "pretrained_features"])
 def test_rewrite_matches_the_definition(tiny_config: ModelConfig, design: str, dtype: torch.dtype, tol: float,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     model = randomized_model(_configs(tiny_config)[design]).to(dtype)

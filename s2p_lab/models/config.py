@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WeightsError
+from .pretrained_features import REFERENCE_BACKBONES, SKETCH_BACKBONES
 
 
 @dataclass
@@ -17,6 +18,10 @@ class ModelConfig:
     ``style_transfer`` picks how the reference reaches the generator: ``"attention"`` (decoder
     features attend to reference tokens, so each region can take its own color) plus the global
     FiLM vector, or ``"global"`` (the FiLM vector alone, as Style2Paints V1 did).
+
+    ``sketch_backbone`` and ``reference_backbone`` add frozen pretrained features
+    (``pretrained_features.py``): ``"none"`` (the networks learn everything themselves, as v0.1
+    and v0.2), ``"efficientnet_lite0"`` (both sides) or ``"dinov2_small"`` (reference only).
     """
 
     base_channels: int = 32  # generator width at full resolution; doubles per level
@@ -30,6 +35,8 @@ class ModelConfig:
     style_transfer: str = "attention"  # "attention" | "global"
     guide_decoders: bool = True
     disc_channels: int = 64
+    sketch_backbone: str = "none"  # frozen features joined to the generator's bottleneck
+    reference_backbone: str = "none"  # frozen features added to the reference tokens and style vector
 
     def validate(self) -> "ModelConfig":
         """Raise WeightsError when a field is out of range."""
@@ -44,8 +51,13 @@ class ModelConfig:
             "attention_heads": self.attention_heads >= 1,
             "style_transfer": self.style_transfer in ("attention", "global"),
             "disc_channels": self.disc_channels >= 8,
+            "sketch_backbone": self.sketch_backbone in SKETCH_BACKBONES,
+            "reference_backbone": self.reference_backbone in REFERENCE_BACKBONES,
         }
-        bad = [name for name, ok in checks.items() if not ok]
+        choices = {"style_transfer": ("attention", "global"), "sketch_backbone": SKETCH_BACKBONES,
+                   "reference_backbone": REFERENCE_BACKBONES}
+        bad = [name + (f" (one of {', '.join(choices[name])})" if name in choices else "")
+               for name, ok in checks.items() if not ok]
         if bad:
             raise WeightsError(f"model config: invalid value for {', '.join(bad)}")
         return self

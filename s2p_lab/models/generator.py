@@ -13,6 +13,7 @@ from torch import nn
 
 from .blocks import Down, InceptionBlock, ReferenceAttention, Up, activation
 from .config import ModelConfig
+from .pretrained_features import FeatureJoin, build_backbone, sketch_to_rgb01
 from .style_encoder import StyleCode
 
 
@@ -104,6 +105,11 @@ class Generator(nn.Module):
         for w_in, w_out in zip(widths[:-1], widths[1:]):
             self.encoder.append(nn.Sequential(Down(w_in, w_out), InceptionBlock(w_out)))
         self.hint_proj = nn.ModuleList([nn.Conv2d(4, w, 3, padding=1) for w in widths])
+        # frozen pretrained features of the sketch, joined at the bottleneck (the nearest scale)
+        self.sketch_backbone = build_backbone(config.sketch_backbone)
+        self.sketch_join = (
+            FeatureJoin(self.sketch_backbone.channels, widths[-1]) if self.sketch_backbone is not None else None
+        )
 
         bottleneck = widths[-1]
         self.mid = nn.ModuleList([InceptionBlock(bottleneck, style_dim) for _ in range(config.mid_blocks)])
@@ -133,6 +139,9 @@ class Generator(nn.Module):
         for stage in self.encoder:
             x = stage(x)
             skips.append(x)
+        if self.sketch_backbone is not None:
+            features = self.sketch_backbone(sketch_to_rgb01(sketch))
+            skips[-1] = skips[-1] + self.sketch_join(features, skips[-1].shape[-2:]).to(skips[-1].dtype)
         return SketchFeatures(skips)
 
     def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:

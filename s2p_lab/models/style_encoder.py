@@ -14,6 +14,7 @@ from torch import nn
 
 from .blocks import Down, InceptionBlock, activation
 from .config import ModelConfig
+from .pretrained_features import TokenJoin, build_backbone, reference_to_rgb01
 
 
 @dataclass
@@ -65,7 +66,8 @@ class StyleEncoder(nn.Module):
 
     Multi-depth global-average-pooled features (as the deployed Style2Paints' illustration
     encoder) plus explicit color statistics make the global vector; the 1/8-resolution feature
-    map, with each cell's mean color appended, makes the attention tokens.
+    map, with each cell's mean color appended, makes the attention tokens. With a
+    ``reference_backbone`` its frozen features, resized to the token grid, are added to both.
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -82,6 +84,11 @@ class StyleEncoder(nn.Module):
             nn.Linear(pooled, 2 * config.style_dim), activation(), nn.Linear(2 * config.style_dim, config.style_dim)
         )
         self.to_tokens = nn.Sequential(nn.Linear(8 * c + 3, config.token_dim), nn.LayerNorm(config.token_dim))
+        # frozen pretrained features of the reference, added to the tokens and the vector
+        self.backbone = build_backbone(config.reference_backbone)
+        self.backbone_join = (
+            TokenJoin(self.backbone.channels, config.token_dim, config.style_dim) if self.backbone is not None else None
+        )
 
     def forward(self, reference: torch.Tensor) -> StyleCode:
         x = self.stem(reference)
@@ -95,6 +102,10 @@ class StyleEncoder(nn.Module):
         cell_color = F.adaptive_avg_pool2d(reference, f3.shape[-2:]).to(f3.dtype)
         tokens = torch.cat([f3, cell_color], dim=1).flatten(2).transpose(1, 2)
         tokens = self.to_tokens(tokens)
+        if self.backbone is not None:
+            token_add, vector_add = self.backbone_join(self.backbone(reference_to_rgb01(reference)), f3.shape[-2:])
+            tokens = tokens + token_add.to(tokens.dtype)
+            vector = vector + vector_add.to(vector.dtype)
         present = torch.ones(reference.shape[0], device=reference.device)
         return StyleCode(vector, tokens, present)
 

@@ -1,0 +1,190 @@
+"""Frozen pretrained features: an option of the model config for the sketch and the reference.
+
+``ModelConfig.sketch_backbone`` and ``ModelConfig.reference_backbone`` name a network whose
+weights ship with the project (``s2p_lab/pretrained/backbones/``, converted once by the scripts in
+``scripts/``). The network is frozen: it is not in the model's ``state_dict`` (the weights file of
+a colorizer holds only what was trained; the backbone comes from its own shipped file), not in
+``parameters()`` (no optimizer sees it) and always in eval mode. What the model learns is the
+small join that maps its features into the U-net or the reference tokens.
+
+- ``efficientnet_lite0``: EfficientNet-Lite0 (ImageNet, Apache-2.0) up to block 10: 112 channels at
+  stride 16. On this project's probe its block-10 features of a sketch matched those of the colored
+  original (PCK@16 0.51-0.56), so it serves both sides.
+- ``dinov2_small``: DINOv2 ViT-S/14's last normalized patch tokens (384-d), the input resized so
+  that its grid is the same as a stride-16 network's. Color images only: on line art its tokens
+  match nothing (PCK@16 0.03-0.07), so it is a reference-side choice.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SKETCH_BACKBONES = ("none", "efficientnet_lite0")
+REFERENCE_BACKBONES = ("none", "efficientnet_lite0", "dinov2_small")
+EFFICIENTNET_BLOCKS = 11  # blocks 0..10: the end of the stride-16, 112-channel stage
+
+
+@lru_cache(maxsize=2)
+def _shipped_tensors(name: str) -> dict[str, torch.Tensor]:
+    """The shipped weights of a backbone, read once per process (copied into each network)."""
+    from ..weights import load_tensors
+
+    if name == "efficientnet_lite0":
+        from ..backbones.efficientnet_lite import WEIGHTS_PATH
+    else:
+        from ..backbones.dinov2 import DEFAULT_WEIGHTS as WEIGHTS_PATH
+    tensors, _ = load_tensors(WEIGHTS_PATH)
+    return {k: v.float() for k, v in tensors.items()}
+
+
+class EfficientNetTrunk(nn.Module):
+    """EfficientNet-Lite0's stem and first ``blocks`` blocks; RGB in [0, 1] to a feature map."""
+
+    def __init__(self, blocks: int = EFFICIENTNET_BLOCKS) -> None:
+        super().__init__()
+        from ..backbones.efficientnet_lite import EfficientNetLite0
+
+        full = EfficientNetLite0()
+        self._conv_stem, self._bn0 = full._conv_stem, full._bn0
+        self._blocks = nn.ModuleList(list(full._blocks)[:blocks])
+        self.channels = self._blocks[-1]._project_conv.out_channels
+        self.stride = 16
+
+    def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
+        x = F.relu6(self._bn0(self._conv_stem((rgb01 - 0.5) / 0.5)))
+        for block in self._blocks:
+            x = block(x)
+        return x
+
+
+class DinoV2Trunk(nn.Module):
+    """DINOv2 ViT-S/14's final normalized patch tokens as a map on a stride-16 grid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from ..backbones.dinov2 import DinoV2
+
+        self.net = DinoV2()
+        self.channels = self.net.config.dim
+        self.stride = 16
+
+    def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
+        from ..backbones.dinov2 import normalize_image
+
+        rows, cols = max(1, rgb01.shape[-2] // 16), max(1, rgb01.shape[-1] // 16)
+        p = self.net.config.patch_size
+        pixels = F.interpolate(rgb01.float(), size=(rows * p, cols * p), mode="bilinear", align_corners=False,
+                               antialias=True)
+        tokens = self.net(normalize_image(pixels).to(rgb01.dtype))[:, 1:]
+        return tokens.transpose(1, 2).reshape(rgb01.shape[0], -1, rows, cols)
+
+
+class FrozenBackbone(nn.Module):
+    """A pretrained network held outside the module tree: no state_dict entries, no parameters.
+
+    Device and dtype moves (``.to``, ``.half``) reach it; ``train()`` leaves it in eval mode; a
+    ``deepcopy`` (the inference copy) shares it.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        if name == "efficientnet_lite0":
+            net: nn.Module = EfficientNetTrunk()
+            prefix = ""
+        elif name == "dinov2_small":
+            net = DinoV2Trunk()
+            prefix = "net."
+        else:
+            raise ValueError(f"unknown backbone {name!r}")
+        wanted = net.state_dict()
+        shipped = _shipped_tensors(name)
+        net.load_state_dict({k: shipped[k[len(prefix):]] for k in wanted})
+        net.requires_grad_(False)
+        self.name = name
+        self.channels: int = net.channels
+        self.stride: int = net.stride
+        self.__dict__["net"] = net.eval()  # not a registered child: kept out of state_dict and parameters()
+
+    def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.__dict__["net"](rgb01).detach()
+
+    def train(self, mode: bool = True) -> "FrozenBackbone":
+        super().train(mode)
+        self.__dict__["net"].eval()
+        return self
+
+    def _apply(self, fn: Any, recurse: bool = True) -> "FrozenBackbone":
+        self.__dict__["net"]._apply(fn, recurse)
+        return super()._apply(fn, recurse)
+
+    def __deepcopy__(self, memo: dict) -> "FrozenBackbone":
+        clone = copy.copy(self)
+        clone.__dict__ = dict(self.__dict__)
+        for key in ("_parameters", "_buffers", "_modules"):
+            clone.__dict__[key] = dict(self.__dict__[key])
+        return clone
+
+    def extra_repr(self) -> str:
+        return f"{self.name}, frozen, {self.channels} channels at stride {self.stride}"
+
+
+def build_backbone(name: str) -> FrozenBackbone | None:
+    """The frozen network for a config name, or None for ``"none"``."""
+    return None if name == "none" else FrozenBackbone(name)
+
+
+class FeatureJoin(nn.Module):
+    """Backbone features (B, C, h, w) to a U-net level (B, channels, H, W): resize, normalize, 1x1.
+
+    The last convolution starts at zero, so a model warm-started from weights trained without
+    the backbone computes exactly what it did, and learns how much of the new features to use.
+    """
+
+    def __init__(self, in_channels: int, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(in_channels)
+        self.proj = nn.Conv2d(in_channels, channels, 1)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, features: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        if features.shape[-2:] != size:
+            features = F.interpolate(features, size=size, mode="bilinear", align_corners=False)
+        return self.proj(self.norm(features))
+
+
+class TokenJoin(nn.Module):
+    """Backbone features (B, C, h, w) to additions to the reference tokens and the style vector."""
+
+    def __init__(self, in_channels: int, token_dim: int, style_dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(in_channels)
+        self.to_tokens = nn.Linear(in_channels, token_dim)
+        self.to_vector = nn.Linear(in_channels, style_dim)
+        for layer in (self.to_tokens, self.to_vector):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, features: torch.Tensor, grid: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token additions (B, grid cells, token_dim) and a vector addition (B, style_dim)."""
+        if features.shape[-2:] != grid:
+            features = F.interpolate(features, size=grid, mode="nearest")
+        cells = self.norm(features.flatten(2).transpose(1, 2))
+        return self.to_tokens(cells), self.to_vector(cells.mean(dim=1))
+
+
+def sketch_to_rgb01(sketch: torch.Tensor) -> torch.Tensor:
+    """Generator sketch (B, 1, H, W; lines 1, paper 0) to the dark-on-white RGB a backbone expects."""
+    return (1 - sketch).expand(-1, 3, -1, -1)
+
+
+def reference_to_rgb01(reference: torch.Tensor) -> torch.Tensor:
+    """Reference (B, 3, H, W) in [-1, 1] to RGB in [0, 1]."""
+    return (reference + 1) / 2
