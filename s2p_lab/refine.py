@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from .errors import S2PError
 from .regions import RegionMap
@@ -56,6 +55,19 @@ def _hint_colors(hinted: np.ndarray) -> np.ndarray:
     return out
 
 
+def _mask_box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, columns) slices bounding the True pixels of a mask; None if there are none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+def _hinted_box(hint_map: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, columns) slices bounding the hinted pixels of a hint map; None if there are none."""
+    return _mask_box(hint_map[..., 3] > 0)
+
+
 def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
     """True on the hinted pixels that lie in their hint's own region.
 
@@ -64,6 +76,12 @@ def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
     an outline goes to the small part it was aimed at rather than the background); where a dot or stroke spills over a line into the next region, the spilled
     pixels are not taken as a click in that region.
     """
+    out = np.zeros(hint_map.shape[:2], bool)
+    box = _hinted_box(hint_map)
+    if box is None:
+        return out
+    # the work is done on the box around the hints (a few clicks: a small part of the image)
+    hint_map, lines = hint_map[box], regions.lines[box]
     mask = hint_map[..., 3] > 0
     colors = _hint_colors(hint_map)
     code = (colors[..., 0].astype(np.int32) << 16) | (colors[..., 1].astype(np.int32) << 8) | colors[..., 2]
@@ -73,19 +91,21 @@ def hint_seeds(hint_map: np.ndarray, regions: RegionMap) -> np.ndarray:
     comps = np.zeros(mask.shape, np.int64)
     comps[mask] = patch.ravel() + 1
     offset = int(comps.max())
-    labels = regions.labels.astype(np.int64)
-    vote = mask & ~regions.lines
+    labels = regions.labels[box].astype(np.int64)
+    base = regions.count
+    vote = mask & ~lines
     vote |= mask & ~np.isin(comps, np.unique(comps[vote]))  # hints drawn only on lines vote with all pixels
-    keys, counts = np.unique(comps[vote] * (labels.max() + 1) + labels[vote], return_counts=True)
-    comp, lab = keys // (labels.max() + 1), keys % (labels.max() + 1)
+    keys, counts = np.unique(comps[vote] * base + labels[vote], return_counts=True)
+    comp, lab = keys // base, keys % base
     # a dot on an outline: the smaller region wins a near tie (the user aimed at the small part)
-    score = counts / np.sqrt(np.bincount(labels.ravel())[lab])
+    score = counts / np.sqrt(regions.pixel_counts[lab])
     order = np.lexsort((score, comp))
     comp, lab = comp[order], lab[order]
     last = np.r_[comp[1:] != comp[:-1], True]
     home = np.full(offset + 1, -1, np.int64)
     home[comp[last]] = lab[last]
-    return mask & (home[comps] == labels)
+    out[box] = mask & (home[comps] == labels)
+    return out
 
 
 def spread_hints(hint_map: np.ndarray, regions: RegionMap, reach: float | None = None) -> np.ndarray:
@@ -99,11 +119,16 @@ def spread_hints(hint_map: np.ndarray, regions: RegionMap, reach: float | None =
     hinted = _check_map(hint_map, regions.shape)
     if hinted is None:
         return np.array(hint_map, np.float32, copy=True)
+    return _spread(hinted, regions, reach, hint_seeds(hinted, regions))
+
+
+def _spread(hinted: np.ndarray, regions: RegionMap, reach: float | None, mask: np.ndarray) -> np.ndarray:
+    """``spread_hints`` of a checked hint map whose ``hint_seeds`` are ``mask``."""
     out = hinted.copy()
-    mask = hint_seeds(hinted, regions)
     labels = regions.labels
-    touched = np.unique(labels[mask])
-    boxes = ndimage.find_objects(labels + 1)
+    seeded = _mask_box(mask)
+    touched = np.unique(labels[seeded][mask[seeded]]) if seeded is not None else []
+    boxes = regions.boxes
     for label in touched:
         box = boxes[label]
         if box is None:
@@ -135,27 +160,58 @@ def region_medians(rgb: np.ndarray, labels: np.ndarray, count: int, weights: np.
     ``weights`` (bool HxW): only these pixels vote where a region has any (the free pixels, so
     that dark line pixels do not pull the median down).
     """
+    if count > 1 << 16:
+        return _region_medians_bincount(rgb, labels, count, weights)
+    # a (region, value) histogram per channel, masked in place (OpenCV: no gathers, one pass each)
+    wide = count > 256
+    lab = labels.astype(np.uint16 if wide else np.uint8)
+    planes = cv2.split(np.ascontiguousarray(rgb.astype(np.uint16) if wide else rgb))
+
+    def histograms(mask: np.ndarray | None) -> np.ndarray:
+        return np.stack([cv2.calcHist([lab, plane], [0, 1], mask, [count, 256], [0, count, 0, 256])
+                         for plane in planes], axis=1)
+
+    if weights is None:
+        hist = histograms(None)
+    else:
+        hist = histograms(np.ascontiguousarray(weights, dtype=bool).view(np.uint8))
+        has = hist[:, 0].sum(axis=1) > 0
+        if not has.all():  # regions with no voting pixel vote with all of theirs
+            hist[~has] = histograms(None)[~has]
+    return _median_of_histograms(hist)
+
+
+def _median_of_histograms(hist: np.ndarray) -> np.ndarray:
+    """The lower median bin of each 256-bin histogram (..., 256), as uint8."""
+    cum = hist.cumsum(axis=-1)
+    half = (cum[..., -1:] + 1) // 2
+    return (cum < half).sum(axis=-1).clip(0, 255).astype(np.uint8)
+
+
+def _region_medians_bincount(rgb: np.ndarray, labels: np.ndarray, count: int, weights: np.ndarray | None) -> np.ndarray:
+    """``region_medians`` for label counts beyond what ``cv2.calcHist`` takes."""
     flat_labels = labels.ravel().astype(np.int64)
     use = np.ones(flat_labels.size, bool) if weights is None else weights.ravel().astype(bool)
     has = np.bincount(flat_labels[use], minlength=count) > 0
-    use = use | ~has[flat_labels]  # regions with no voting pixel vote with all of theirs
-    medians = np.zeros((count, 3), np.uint8)
+    use = use | ~has[flat_labels]
+    hist = np.zeros((count, 3, 256), np.int64)
     for c in range(3):
         values = rgb[..., c].ravel().astype(np.int64)
-        hist = np.bincount(flat_labels[use] * 256 + values[use], minlength=count * 256).reshape(count, 256)
-        cum = hist.cumsum(axis=1)
-        half = (cum[:, -1:] + 1) // 2
-        medians[:, c] = (cum < half).sum(axis=1).clip(0, 255)
-    return medians
+        hist[:, c] = np.bincount(flat_labels[use] * 256 + values[use], minlength=count * 256).reshape(count, 256)
+    return _median_of_histograms(hist)
 
 
-def _bucket_colors(hint_map: np.ndarray, regions: RegionMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bucket_colors(hint_map: np.ndarray, regions: RegionMap, mask: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per region: whether it is hinted, its most used hint color, and the share of its hinted
-    pixels in that color."""
+    pixels in that color (``mask``: the map's ``hint_seeds``)."""
     count = regions.count
-    mask = hint_seeds(hint_map, regions)
-    region = regions.labels[mask].astype(np.int64)
-    rgb = _hint_colors(hint_map)[mask].astype(np.int64)
+    box = _hinted_box(hint_map)
+    if box is None:
+        return np.zeros(count, bool), np.zeros((count, 3), np.uint8), np.zeros(count, np.float32)
+    mask = mask[box]
+    region = regions.labels[box][mask].astype(np.int64)
+    rgb = _hint_colors(hint_map[box])[mask].astype(np.int64)
     code = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
     keys, counts = np.unique(region * (1 << 24) + code, return_counts=True)
     reg, col = keys >> 24, keys & 0xFFFFFF
@@ -193,17 +249,19 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
     hinted = _check_map(hint_map, regions.shape)
     if hinted is None:
         return np.zeros((h, w, 3), np.uint8), np.zeros((h, w), bool)
-    has, colors, share = _bucket_colors(hinted, regions)
+    seeds = hint_seeds(hinted, regions)
+    has, colors, share = _bucket_colors(hinted, regions, seeds)
     labels = regions.labels
-    out = colors[labels]
     split = has & (share < agree)
     keep = {"majority": has, "network": has & ~split, "auto": has & (share >= 0.5)}[contested]
-    sel = keep[labels]
+    out = np.take(colors, labels, axis=0)
+    sel = np.take(keep, labels)
     if split.any():
-        spread = spread_hints(hinted, regions, None if split_reach is None else split_reach * max(h, w))
-        near = split[labels] & (spread[..., 3] > 0)
-        out[near] = _hint_colors(spread)[near]
-        sel |= near
+        spread = _spread(hinted, regions, None if split_reach is None else split_reach * max(h, w), seeds)
+        box = _hinted_box(spread)  # not None: the split regions hold hints
+        near = split[labels[box]] & (spread[box][..., 3] > 0)
+        out[box][near] = _hint_colors(spread[box])[near]
+        sel[box] |= near
     return out, sel
 
 
@@ -261,7 +319,8 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, 
     """He et al.'s guided filter with a color guide (float32 HxWx3 in [0, 1]) on a color source.
 
     ``step`` > 1: the fast variant (coefficients on a subsampled grid, upsampled bilinearly and
-    applied at full resolution). The 3x3 systems are solved with explicit cofactors.
+    applied at full resolution). The 3x3 systems are solved with explicit cofactors, one image
+    plane at a time (contiguous float32 planes: the fastest layout for the elementwise work).
     """
     full_guide = guide
     h0, w0 = guide.shape[:2]
@@ -275,13 +334,24 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, 
     def box(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, -1, ksize, borderType=cv2.BORDER_REFLECT)
 
-    mean_i = box(guide)
-    mean_p = box(src)
+    g, p = cv2.split(guide), cv2.split(src)
+    mean_i, mean_p = [box(x) for x in g], [box(x) for x in p]
     var = {}
     for a in range(3):
         for b in range(a, 3):
-            var[a, b] = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b] + (eps if a == b else 0.0)
-    cross = [box(guide[..., a : a + 1] * src) - mean_i[..., a : a + 1] * mean_p for a in range(3)]  # (h, w, 3) each
+            v = box(g[a] * g[b])
+            v -= mean_i[a] * mean_i[b]
+            if a == b:
+                v += eps
+            var[a, b] = v
+    cross = []  # cross[a][c]: covariance of guide channel a and source channel c
+    for a in range(3):
+        row = []
+        for c in range(3):
+            v = box(g[a] * p[c])
+            v -= mean_i[a] * mean_p[c]
+            row.append(v)
+        cross.append(row)
     # inverse of the symmetric 3x3 covariance by cofactors
     s00, s01, s02, s11, s12, s22 = var[0, 0], var[0, 1], var[0, 2], var[1, 1], var[1, 2], var[2, 2]
     c00 = s11 * s22 - s12 * s12
@@ -293,14 +363,25 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, 
     det = s00 * c00 + s01 * c01 + s02 * c02
     inv = 1.0 / np.where(np.abs(det) < 1e-12, 1e-12, det)
     rows = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
-    coef = [sum((rows[g][k] * inv)[..., None] * cross[k] for k in range(3)) for g in range(3)]  # per guide channel
-    offset = mean_p - sum(mean_i[..., g : g + 1] * coef[g] for g in range(3))
-    mean_coef = [box(c) for c in coef]
-    mean_offset = box(offset)
+    weights = [[rows[gi][k] * inv for k in range(3)] for gi in range(3)]
+    coef, offset = [], []  # coef[gi][c]: the source channel c's gain on guide channel gi
+    for gi in range(3):
+        coef.append([sum(weights[gi][k] * cross[k][c] for k in range(3)) for c in range(3)])
+    for c in range(3):
+        offset.append(mean_p[c] - sum(mean_i[gi] * coef[gi][c] for gi in range(3)))
+    # box-averaged coefficients as interleaved images (three guide channels, then the offset)
+    mean_coef = [box(cv2.merge(coef[gi])) for gi in range(3)]
+    mean_offset = box(cv2.merge(offset))
     if step > 1:
         mean_coef = [cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in mean_coef]
         mean_offset = cv2.resize(mean_offset, (w0, h0), interpolation=cv2.INTER_LINEAR)
-    return sum(full_guide[..., g : g + 1] * mean_coef[g] for g in range(3)) + mean_offset
+    out = mean_coef[0]
+    out *= full_guide[..., 0:1]
+    for gi in (1, 2):
+        mean_coef[gi] *= full_guide[..., gi : gi + 1]
+        out += mean_coef[gi]
+    out += mean_offset
+    return out
 
 
 def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
@@ -325,7 +406,7 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     h, w = regions.shape
     radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
     medians = region_medians(rgb, regions.labels, regions.count, ~regions.lines)
-    guide = medians[regions.labels].astype(np.float32) / 255.0
+    guide = np.take(medians.astype(np.float32) / 255.0, regions.labels, axis=0)
     smooth = _guided_filter(guide, rgb.astype(np.float32) / 255.0, radius, eps, step=2 if min(h, w) >= 128 else 1)
     if flatten_chroma > 0:
         ycc = cv2.cvtColor(np.clip(smooth, 0, 1), cv2.COLOR_RGB2YCrCb)
@@ -342,12 +423,17 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
         smooth += ((target.astype(np.float32) - medians) / 255.0)[regions.labels]
     fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
                                                              split_reach=split_reach, contested=contested)
-    if sel.any():
+    painted = _mask_box(sel)
+    if painted is not None:
         luma = smooth @ np.array([0.299, 0.587, 0.114], np.float32)
         big = 4 * radius
         detail = luma - cv2.boxFilter(luma, -1, (2 * big + 1, 2 * big + 1), borderType=cv2.BORDER_REFLECT)
-        smooth[sel] = fill[sel].astype(np.float32) / 255.0 + shading * detail[sel][:, None]
-    return np.clip(np.rint(smooth * 255), 0, 255).astype(np.uint8)
+        # over the filled pixels' box at once: a masked copy beats gathering and scattering them
+        colored = fill[painted].astype(np.float32) / 255.0
+        colored += (shading * detail[painted])[..., None]
+        np.copyto(smooth[painted], colored, where=sel[painted][..., None])
+    smooth *= 255
+    return np.clip(np.rint(smooth, out=smooth), 0, 255, out=smooth).astype(np.uint8)
 
 
 def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.ndarray | None = None, *,

@@ -19,6 +19,7 @@ All steps are whole-array OpenCV/NumPy operations: about 10-30 ms at 512 px on o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -45,7 +46,21 @@ class RegionMap:
 
     def areas(self) -> np.ndarray:
         """Pixels per region."""
-        return np.bincount(self.labels.ravel(), minlength=self.count)
+        return self.pixel_counts.copy()
+
+    @cached_property
+    def pixel_counts(self) -> np.ndarray:
+        """Pixels per region, counted once per map (read-only; ``areas()`` gives a copy)."""
+        counts = np.bincount(self.labels.ravel(), minlength=self.count)
+        counts.flags.writeable = False
+        return counts
+
+    @cached_property
+    def boxes(self) -> list[tuple[slice, slice] | None]:
+        """Per label, the (rows, columns) slices bounding its pixels, found once per map."""
+        from scipy import ndimage
+
+        return ndimage.find_objects(self.labels + 1, max_label=self.count)
 
     def at(self, x: float, y: float) -> int:
         """The label under a point given as fractions of width and height."""
@@ -104,14 +119,14 @@ def _pool_any(mask: np.ndarray) -> np.ndarray:
 def _neighbor_votes(labels: np.ndarray, targets: np.ndarray, n_targets: int) -> np.ndarray:
     """For each target component 1..n (``targets``, 0 = none), the labeled neighbor (>= 0) it touches
     over the most pixel edges, or -1 when it touches none."""
-    labels = labels.astype(np.int64)
+    base = int(labels.max()) + 2
     pairs = []
     for ta, la in (
         (targets[:, 1:], labels[:, :-1]), (targets[:, :-1], labels[:, 1:]),
         (targets[1:, :], labels[:-1, :]), (targets[:-1, :], labels[1:, :]),
     ):
         sel = (ta > 0) & (la >= 0)
-        pairs.append(ta[sel].astype(np.int64) * (labels.max() + 2) + la[sel])
+        pairs.append(ta[sel].astype(np.int64) * base + la[sel])
     best = np.full(n_targets + 1, -1, np.int64)
     if not pairs:
         return best
@@ -119,7 +134,7 @@ def _neighbor_votes(labels: np.ndarray, targets: np.ndarray, n_targets: int) -> 
     if flat.size == 0:
         return best
     keys, counts = np.unique(flat, return_counts=True)
-    comp, lab = keys // (labels.max() + 2), keys % (labels.max() + 2)
+    comp, lab = keys // base, keys % base
     # the most frequent label per component: sort by (component, count) and keep each last
     order = np.lexsort((counts, comp))
     comp, lab = comp[order], lab[order]
@@ -142,55 +157,75 @@ def _fill_free(labels: np.ndarray, free: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merge_small(labels: np.ndarray, lines: np.ndarray, min_area: int, thin: float) -> np.ndarray:
+def _count_pairs(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``keys`` (ints in [0, n*n)) and how often each occurs, ascending."""
+    if n * n <= 1 << 22:  # a histogram is a pass over the keys; a sort is several
+        counts = np.bincount(keys, minlength=n * n)
+        distinct = np.flatnonzero(counts)
+        return distinct, counts[distinct]
+    return np.unique(keys, return_counts=True)
+
+
+def _merge_small(labels: np.ndarray, grown: np.ndarray, lines: np.ndarray, min_area: int, thin: float) -> np.ndarray:
     """Merge regions smaller than ``min_area`` (counting free pixels), or thinner than ``thin``
     (the widest disc inside them has at most this radius: the strips between hatch strokes,
-    doubled outlines), into a neighbor.
+    doubled outlines), into a neighbor. Returns the label mapping (old label -> new label).
 
     A small region joins the larger neighbor it shares the longest border with (across a line:
-    hatch cells touch through their strokes); always into a larger one, so merges form no cycles.
-    A few rounds let chains of hatch cells collapse into the area around them.
+    hatch cells touch through their strokes; ``grown`` is ``labels`` with the lines absorbed); always
+    into a larger one, so merges form no cycles. A few rounds let chains of hatch cells collapse
+    into the area around them. Areas, depths and borders are counted once on the pixels; each round
+    works on those counts through the mapping so far, which is what counting again would give.
     """
+    n = int(labels.max()) + 1
+    mapping = np.arange(max(n, 0))
+    if n <= 0:
+        return mapping
+    labeled = labels >= 0
+    areas0 = np.bincount(labels[labeled & ~lines], minlength=n)
+    deep0 = None
+    if thin > 0:
+        depth = cv2.distanceTransform(labeled.view(np.uint8), cv2.DIST_L2, 3)
+        # thin: no pixel of the region lies deeper than ``thin`` from a line
+        deep0 = np.bincount(labels[depth > thin], minlength=n)
+    keys = []
+    for a, b in ((grown[:, 1:], grown[:, :-1]), (grown[1:, :], grown[:-1, :])):
+        sel = a != b
+        a, b = a[sel].astype(np.int64), b[sel].astype(np.int64)
+        keys += [a * n + b, b * n + a]  # each border counts for both sides
+    pair_keys, pair_counts = _count_pairs(np.concatenate(keys), n)
+    src0, dst0 = pair_keys // n, pair_keys % n
     for _ in range(4):
-        n = int(labels.max()) + 1
-        areas = np.bincount(labels[~lines & (labels >= 0)], minlength=n)
+        areas = np.bincount(mapping, weights=areas0, minlength=n)
         small = areas < min_area
-        if thin > 0:
-            depth = cv2.distanceTransform((labels >= 0).astype(np.uint8), cv2.DIST_L2, 3)
-            # thin: no pixel of the region lies deeper than ``thin`` from a line
-            small |= np.bincount(labels[depth > thin], minlength=n) == 0
+        if deep0 is not None:
+            small |= np.bincount(mapping, weights=deep0, minlength=n) == 0
         if not small.any():
             break
-        grown = _absorb_lines(labels, lines).astype(np.int64)
-        pairs = []
-        for a, b in ((grown[:, 1:], grown[:, :-1]), (grown[1:, :], grown[:-1, :])):
-            sel = a != b
-            pairs.append(np.stack([a[sel], b[sel]]))
-        both = np.concatenate(pairs, axis=1)
-        both = np.concatenate([both, both[::-1]], axis=1)  # each border counts for both sides
-        src, dst = both
+        src, dst = mapping[src0], mapping[dst0]
         # a strictly larger target (area, then label) keeps the mapping acyclic
         larger = (areas[dst] > areas[src]) | ((areas[dst] == areas[src]) & (dst > src))
-        keep = small[src] & larger
+        keep = (src != dst) & small[src] & larger
         if not keep.any():
             break
-        keys, counts = np.unique(src[keep] * n + dst[keep], return_counts=True)
-        s_, d_ = keys // n, keys % n
+        merged, inverse = np.unique(src[keep] * n + dst[keep], return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=pair_counts[keep])
+        s_, d_ = merged // n, merged % n
         order = np.lexsort((counts, s_))
         s_, d_ = s_[order], d_[order]
         last = np.r_[s_[1:] != s_[:-1], True]
-        mapping = np.arange(n)
-        mapping[s_[last]] = d_[last]
+        step = np.arange(n)
+        step[s_[last]] = d_[last]
         for _ in range(64):  # follow chains a -> b -> c to their end
-            nxt = mapping[mapping]
-            if np.array_equal(nxt, mapping):
+            nxt = step[step]
+            if np.array_equal(nxt, step):
                 break
-            mapping = nxt
-        labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], labels).astype(np.int32)
-    return labels
+            step = nxt
+        mapping = step[mapping]
+    return mapping
 
 
-def _absorb_lines(labels: np.ndarray, lines: np.ndarray) -> np.ndarray:
+def _absorb_lines(labels: np.ndarray) -> np.ndarray:
     """Every unlabeled pixel takes the label of its nearest labeled pixel."""
     unlabeled = labels < 0
     if not unlabeled.any():
@@ -207,10 +242,18 @@ def _absorb_lines(labels: np.ndarray, lines: np.ndarray) -> np.ndarray:
 def _relabel(labels: np.ndarray) -> np.ndarray:
     """Consecutive labels 0..n-1, numbered in raster order of first appearance."""
     flat = labels.ravel()
-    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, np.int32)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int32)
-    return rank[inverse].reshape(labels.shape)
+    if flat.size == 0:
+        return labels.astype(np.int32)
+    # a label first appears at the start of a run, and runs are far fewer than pixels
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    values, first = np.unique(flat[starts], return_index=True)
+    rank = np.empty(values.size, np.int32)
+    rank[np.argsort(first, kind="stable")] = np.arange(values.size, dtype=np.int32)
+    if values[0] >= 0 and values[-1] < 4 * flat.size:  # a lookup table instead of a search
+        table = np.zeros(int(values[-1]) + 1, np.int32)
+        table[values] = rank
+        return table[labels]
+    return rank[np.searchsorted(values, labels)].astype(np.int32)
 
 
 def region_map(
@@ -252,9 +295,9 @@ def region_map(
         labels = _fill_free(labels, ~finer)
     if levels == 0 or len(pyramid) == 1:
         labels = _fill_free(labels, ~lines)
-    labels = _merge_small(labels, lines, max(4, int(min_area * h * w)), thin * max(1.0, max(h, w) / 512))
-    labels = _absorb_lines(labels, lines)
-    return RegionMap(_relabel(labels), lines)
+    grown = _absorb_lines(labels)
+    mapping = _merge_small(labels, grown, lines, max(4, int(min_area * h * w)), thin * max(1.0, max(h, w) / 512))
+    return RegionMap(_relabel(mapping[grown] if mapping.size else grown), lines)
 
 
 def region_overlay(regions: RegionMap, seed: int = 0) -> np.ndarray:
