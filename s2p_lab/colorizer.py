@@ -36,6 +36,7 @@ from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
 from .models import optimize_for_inference
+from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .palettes import Palette, load_palette
 from .refine import DEFAULT_MODE, bucket_fill, check_mode, refine, spread_hints
 from .regions import RegionMap, region_map
@@ -70,6 +71,9 @@ class _LastRender:
     styles: StyleCode
     hint_map: torch.Tensor  # (1, 4, h, w) float32 on the CPU
     rgb: np.ndarray  # (N, h, w, 3) uint8
+    # every decoder level's output for that hint map, one list per batch of references decoded
+    # together (``incremental.decode_keeping_levels``); None where they were not kept
+    levels: list[list[torch.Tensor]] | None = None
 
 
 def _same_styles(a: StyleCode, b: StyleCode) -> bool:
@@ -102,6 +106,12 @@ def _rgb_decoder(generator: Generator) -> Callable[[HintedFeatures, StyleCode], 
         return generator.decode_hinted(hinted, style).rgb
 
     return decode
+
+
+def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
+    """Decoder colors (B, 3, h, w) in [-1, 1] as uint8 (B, h, w, 3) on the CPU."""
+    rgb = rgb.float().add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return rgb.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _digest(array: np.ndarray, *extra: object) -> str:
@@ -196,6 +206,9 @@ class Colorizer:
         self.max_batch_pixels = 8 * 512 * 512 if self.device.type == "cuda" else 128 * 128 * 4
         # an edit whose region (with its margins) covers more than this share is decoded in full
         self.max_incremental_share = 0.7
+        # the decoder levels of the last render are kept for level-wise hint edits up to this
+        # size (bf16 at 512 px: 30 MB per reference; above it, edits decode a window instead)
+        self.max_level_cache_bytes = 256 * 2**20
 
     @classmethod
     def from_pretrained(
@@ -375,22 +388,38 @@ class Colorizer:
         last = self._last if self.incremental and not observed else None
         if last is not None and (last.key != prepared.key or last.rgb.shape[1:3] != (h, w) or not _same_styles(last.styles, styles)):
             last = None
-        window = None
+        window = plan = None
         if last is not None:
             box = changed_box(last.hint_map, hint_map)
             if box is None:
                 return last.rgb.copy()
-            window = self.edit_window(box, h, w)
-        if last is not None and window is not None:
+            if last.levels is not None:
+                plan = self.edit_plan(prepared, box)
+                if plan.output_share > self.max_incremental_share:
+                    plan = None
+            if plan is None:
+                window = self.edit_window(box, h, w)
+        levels = None
+        if plan is not None:
+            levels = last.levels  # type: ignore[union-attr]
+            self._last = None  # the kept levels are rewritten: nothing stays valid if this fails
+            patch = self.redecode(prepared, hint_map, styles, levels, plan)
+            y0, y1, x0, x1 = plan.output
+            rgb = last.rgb.copy()  # type: ignore[union-attr]
+            rgb[:, y0:y1, x0:x1] = patch
+        elif last is not None and window is not None:
             (y0, y1, x0, x1), (ay0, ay1, ax0, ax1) = window
             patch = self.decode_window(prepared, hint_map, styles, (y0, y1, x0, x1), observed)
             rgb = last.rgb.copy()
             rgb[:, ay0:ay1, ax0:ax1] = patch[:, ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
+        elif self.incremental and not observed and self._keeps_levels(prepared, len(styles)):
+            self._last = None  # free the previous render's levels before decoding new ones
+            rgb, levels = self.decode_levels(prepared, hint_map, styles)
         else:
             rgb = self.decode_window(prepared, hint_map, styles, None, observed)
         if self.incremental and not observed:  # copies: callers may edit their tensors in place
             kept = StyleCode(styles.vector.clone(), styles.tokens.clone(), styles.present.clone())
-            self._last = _LastRender(prepared.key, kept, hint_map.clone(), rgb)
+            self._last = _LastRender(prepared.key, kept, hint_map.clone(), rgb, levels)
         else:
             self._last = None
         return rgb.copy() if self._last is not None else rgb
@@ -441,6 +470,55 @@ class Colorizer:
             return None
         return (wy0, wy1, wx0, wx1), (ay0, ay1, ax0, ax1)
 
+    def _keeps_levels(self, prepared: PreparedSketch, references: int) -> bool:
+        """Whether a full decode of ``references`` outputs keeps its levels for hint edits: on the
+        PyTorch backend, uncompiled, and within ``max_level_cache_bytes``."""
+        if self.backend != "torch" or self.compiled or self.max_level_cache_bytes <= 0:
+            return False
+        generator = self.inference_model.generator
+        item = 2 if self.amp_dtype is not None else prepared.features.skips[0].element_size()
+        skips = prepared.features.skips
+        pixels = skips[-1].shape[-2:].numel() * generator.widths[-1]
+        pixels += sum(s.shape[-2:].numel() * c for s, c in zip(skips[:-1], generator.widths[:-1]))
+        return references * pixels * item <= self.max_level_cache_bytes
+
+    def edit_plan(self, prepared: PreparedSketch, box: tuple[int, int, int, int]) -> EditPlan:
+        """Where a hint edit inside ``box`` changes each decoder level (``incremental.plan_edit``)."""
+        sizes = [tuple(s.shape[-2:]) for s in prepared.features.skips]
+        return plan_edit(self.inference_model.generator, sizes, box)
+
+    def decode_levels(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode
+                      ) -> tuple[np.ndarray, list[list[torch.Tensor]]]:
+        """A full decode (uint8 (N, h, w, 3)) that keeps every decoder level's output, one list per
+        batch of references (what ``redecode`` updates)."""
+        h, w = hint_map.shape[-2:]
+        generator = self.inference_model.generator
+        chunk = max(1, self.max_batch_pixels // (h * w))
+        outputs, levels = [], []
+        with torch.inference_mode(), self._autocast():
+            hinted: HintedFeatures = self._hint_features(prepared.features, self._to_device(hint_map))
+            for start in range(0, len(styles), chunk):
+                rgb, kept = decode_keeping_levels(generator, hinted, styles.select(slice(start, start + chunk)))
+                outputs.append(_to_uint8(rgb))
+                levels.append(kept)
+        return (np.concatenate(outputs) if len(outputs) > 1 else outputs[0]), levels
+
+    def redecode(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode,
+                 levels: list[list[torch.Tensor]], plan: EditPlan) -> np.ndarray:
+        """The colors (uint8 (N, ...)) on ``plan.output`` for a hint map that differs from the one
+        ``levels`` hold only inside ``plan.box``; ``levels`` are brought up to date in place."""
+        generator = self.inference_model.generator
+        h, w = hint_map.shape[-2:]
+        chunk = max(1, self.max_batch_pixels // (h * w))
+        outputs = []
+        with torch.inference_mode(), self._autocast():
+            device_map = self._to_device(hint_map)
+            for j, start in enumerate(range(0, len(styles), chunk)):
+                rgb = redecode(generator, prepared.features, device_map, styles.select(slice(start, start + chunk)),
+                               levels[j], plan)
+                outputs.append(_to_uint8(rgb))
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+
     def decode_window(
         self,
         prepared: PreparedSketch,
@@ -471,10 +549,8 @@ class Colorizer:
         with torch.inference_mode(), self._autocast():
             hinted: HintedFeatures = hint_features(features, self._to_device(hint_map))
             for start in range(0, len(styles), chunk):
-                rgb = decode(hinted, styles.select(slice(start, start + chunk)))
-                rgb = rgb.float().add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
-                outputs.append(rgb.permute(0, 2, 3, 1).cpu())
-        return torch.cat(outputs).numpy() if len(outputs) > 1 else outputs[0].numpy()
+                outputs.append(_to_uint8(decode(hinted, styles.select(slice(start, start + chunk)))))
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
 
     def finish(self, prepared: PreparedSketch, rgb: np.ndarray) -> Image.Image:
         """Upsample one output to the sketch's original size and lay the sketch lines over it."""

@@ -93,7 +93,8 @@ def test_receptive_radius_bounds_a_hint_edit(tiny_config: ModelConfig) -> None:
 
 
 @pytest.mark.parametrize("bf16", [False, True])
-def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16: bool) -> None:
+def test_windowed_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16: bool) -> None:
+    """The edit path taken where the decoder levels are not kept (level-wise: test_incremental.py)."""
     model = randomized_model(tiny_config)
     rng = np.random.default_rng(0)
     sketch = np.where(rng.random((512, 512)) > 0.9, 0, 255).astype(np.uint8)
@@ -101,6 +102,7 @@ def test_incremental_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf
     before = {"points": [{"x": 0.2, "y": 0.2, "rgb": [200, 20, 20], "radius": 0.01}]}
     after = {"points": before["points"] + [{"x": 0.8, "y": 0.75, "rgb": [20, 20, 200], "radius": 0.01}]}
     incremental = Colorizer(model, bf16=bf16)
+    incremental.max_level_cache_bytes = 0
     full = Colorizer(model, bf16=bf16, incremental=False)
     windows = []
     decode = incremental.decode_window

@@ -146,36 +146,60 @@ class Generator(nn.Module):
 
     def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
         """The style-independent part of decoding: the (B|1, 4, H, W) hint map added at every level."""
-        skips = []
-        for level, (skip, proj) in enumerate(zip(features.skips, self.hint_proj)):
-            hints = pool_hints(hint_map, skip.shape[-2:], 2**level).to(skip.dtype)
-            skips.append(skip + proj(hints.contiguous(memory_format=torch.channels_last)))
+        skips = [self.hinted_skip(level, skip, hint_map) for level, skip in enumerate(features.skips)]
         return HintedFeatures(skips[-1], [up.skip_input(skips[-2 - i]) for i, up in enumerate(self.up)])
+
+    def hinted_skip(self, level: int, skip: torch.Tensor, hint_map: torch.Tensor) -> torch.Tensor:
+        """The encoder's skip at ``level`` (1/2**level of the hint map's size) with the hints added."""
+        hints = pool_hints(hint_map, skip.shape[-2:], 2**level).to(skip.dtype)
+        return skip + self.hint_proj[level](hints.contiguous(memory_format=torch.channels_last))
 
     def decode_hinted(self, hinted: HintedFeatures, style: StyleCode, guides: bool = False) -> GeneratorOutput:
         """The style-dependent part: the mid-level and the decoder, for a batch of styles.
 
-        Hinted features with batch 1 are shared by every reference in ``style``.
+        Hinted features with batch 1 are shared by every reference in ``style``. The steps
+        (``style_gains``, ``mid_level``, ``decoder_level``, ``to_colors``) are methods of their own
+        so that a decoder run level by level (an incremental hint edit) computes what this does.
         """
         batch = len(style)
-        vector = style.vector * style.present[:, None].to(style.vector.dtype)
+        vector = self.style_gains(style)
         x = hinted.bottleneck
         gray = self.gray_guide(x) if guides and self.gray_guide is not None else None
+        x = self.mid_level(x, style, vector)
+        if x.shape[0] != batch:  # nothing depended on the style yet
+            x = x.expand(batch, -1, -1, -1)
+        color = self.color_guide(x) if guides and self.color_guide is not None else None
+        for i in range(len(self.up)):
+            x = self.decoder_level(i, x, hinted.skips[i], style, vector)
+        rgb = self.to_colors(x)
+        if gray is not None and gray.shape[0] != batch:
+            gray = gray.expand(batch, -1, -1, -1)
+        return GeneratorOutput(rgb, gray, color)
+
+    def style_gains(self, style: StyleCode) -> torch.Tensor:
+        """The style vector that modulates the blocks (zero for a missing reference)."""
+        return style.vector * style.present[:, None].to(style.vector.dtype)
+
+    def mid_level(self, x: torch.Tensor, style: StyleCode, vector: torch.Tensor) -> torch.Tensor:
+        """The bottleneck's blocks (and attention to the reference tokens) on hinted features."""
         for i, block in enumerate(self.mid):
             x = block(x, vector)
             if self.attention_on:
                 x = self.mid_attention[i](x, style.tokens, style.present)
-        if x.shape[0] != batch:  # nothing depended on the style yet
-            x = x.expand(batch, -1, -1, -1)
-        color = self.color_guide(x) if guides and self.color_guide is not None else None
-        for i, (up, block) in enumerate(zip(self.up, self.decoder)):
-            x = block(up(x, hinted.skips[i]), vector)
-            if i == 0 and self.decoder_attention is not None:
-                x = self.decoder_attention(x, style.tokens, style.present)
-        rgb = torch.tanh(self.to_rgb(x))
-        if gray is not None and gray.shape[0] != batch:
-            gray = gray.expand(batch, -1, -1, -1)
-        return GeneratorOutput(rgb, gray, color)
+        return x
+
+    def decoder_level(self, i: int, x: torch.Tensor, skip: torch.Tensor, style: StyleCode,
+                      vector: torch.Tensor) -> torch.Tensor:
+        """The ``i``-th up-sampling step (coarse to fine): ``x`` up, joined with ``skip``
+        (``HintedFeatures.skips[i]``), then the level's block."""
+        x = self.decoder[i](self.up[i](x, skip), vector)
+        if i == 0 and self.decoder_attention is not None:
+            x = self.decoder_attention(x, style.tokens, style.present)
+        return x
+
+    def to_colors(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB in [-1, 1] from the finest level's features."""
+        return torch.tanh(self.to_rgb(x))
 
     def decode(
         self, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode, guides: bool = False

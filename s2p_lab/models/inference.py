@@ -169,6 +169,14 @@ class SplitUp(nn.Module):
         conv = up.conv
         plain_3x3 = conv.kernel_size == (3, 3) and conv.padding == (1, 1) and conv.stride == (1, 1) and conv.dilation == (1, 1)
         self.phase_split = phase_split and plain_3x3
+        # None: phase-split by the size of the call; True/False: as decided for a whole image of
+        # which this call decodes a window (``incremental``), so that both round alike
+        self.phased: bool | None = None
+
+    def uses_phases(self, out_size: tuple[int, int], in_size: tuple[int, int]) -> bool:
+        """Whether a step from ``in_size`` to ``out_size`` runs phase-split (``upsample_conv_phased``)."""
+        (height, width), (h, w) = out_size, in_size
+        return self.phase_split and (height, width) == (2 * h, 2 * w) and min(h, w) >= 4 and height * width >= PHASED_MIN_PIXELS
 
     def skip_input(self, skip: torch.Tensor) -> torch.Tensor:
         weight, bias = fold_into_conv(self.up.conv, self.up.norm)
@@ -178,7 +186,8 @@ class SplitUp(nn.Module):
         weight, _ = fold_into_conv(self.up.conv, self.up.norm)
         weight = weight[:, : self.up.in_channels]
         (height, width), (h, w) = term.shape[-2:], x.shape[-2:]
-        if self.phase_split and (height, width) == (2 * h, 2 * w) and min(h, w) >= 4 and height * width >= PHASED_MIN_PIXELS:
+        phased = self.uses_phases((height, width), (h, w)) if self.phased is None else self.phased
+        if phased and (height, width) == (2 * h, 2 * w) and min(h, w) >= 3:
             return self.up.act(upsample_conv_phased(x, weight, term))
         x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
         x = F.conv2d(x, weight, None, padding=self.up.conv.padding)
