@@ -15,8 +15,9 @@ Per processing size, in a fresh subprocess (so that peak memory does not mix bet
 * ``nine_batched``: nine references in one call; ``nine_single``: nine one-reference calls,
   each from scratch; ``nine_single_cached``: nine one-reference calls on one colorizer (the
   sketch is encoded once, then cached);
-* ``hint_edit``: one hint point added after a colorization (sketch and reference cached: the
-  edited region is decoded again); ``hint_edit_wide``: hints changed all over the image (the
+* ``hint_edit``: one hint point added after a colorization (sketch, reference and the decoder's
+  levels cached: each level is recomputed where the edit reaches it, ``models.incremental``);
+  ``hint_edit_wide``: hints changed all over the image (the
   whole decoder runs again);
 * ``stages_ms``: where the time of ``one`` goes; ``memory_mb``: peak RSS
   (``getrusage`` maxrss) of a process that loads the model and colorizes once, and of the one
@@ -568,8 +569,9 @@ def _measure_size(spec: dict) -> dict:
     out["latency_samples_ms"] = {k: [round(t * 1000, 1) for t in v] for k, v in times.items()}
 
     # FLOPs. The counter's module hooks make the colorizer decode in full and cache nothing, so
-    # the edit is counted as what the incremental path runs: the hint stage and the decoder over
-    # the edit's window.
+    # the edit is counted as what the incremental path runs: level by level, each decoder level
+    # over the region the edit changes there (or, where the levels are not kept, the hint stage
+    # and the decoder over the edit's window).
     from .colorizer import changed_box
 
     flops = {"one": count_flops(one)}
@@ -582,13 +584,20 @@ def _measure_size(spec: dict) -> dict:
     codes = colorizer.encode_styles([styles[0]])
     h, w = prepared.processing_size
     before, after = colorizer.hint_map(HINTS_BEFORE, prepared), colorizer.hint_map(HINTS_EDIT, prepared)
-    window = colorizer.edit_window(changed_box(before, after), h, w)
-    flops["hint_edit"] = count_flops(lambda: colorizer.decode_window(prepared, after, codes, window and window[0], True))
+    box = changed_box(before, after)
+    plan = colorizer.edit_plan(prepared, box)
+    if colorizer.keeps_levels(prepared, 1) and plan.output_share <= colorizer.max_incremental_share:
+        _, levels = colorizer.decode_levels(prepared, before, codes)
+        flops["hint_edit"] = count_flops(lambda: colorizer.redecode(prepared, after, codes, levels, plan))
+        share = plan.output_share
+    else:
+        window = colorizer.edit_window(box, h, w)
+        flops["hint_edit"] = count_flops(lambda: colorizer.decode_window(prepared, after, codes, window and window[0], True))
+        share = (window[0][1] - window[0][0]) * (window[0][3] - window[0][2]) / (h * w) if window else 1.0
     out["gflop"] = {k: round(v / 1e9, 3) for k, v in flops.items()}
     out["processing_size"] = [h, w]
     out["original_size"] = list(prepared.original_size)
-    share = (window[0][1] - window[0][0]) * (window[0][3] - window[0][2]) / (h * w) if window else 1.0
-    out["hint_edit_window_share"] = round(share, 3)
+    out["hint_edit_window_share"] = round(share, 3)  # of the colors recomputed
     out["receptive_radius_px"] = colorizer.receptive_radius
 
     # where the time of ``one`` goes

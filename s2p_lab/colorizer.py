@@ -8,8 +8,10 @@ on the sketch and hints but not on the reference (``Generator.hint_features``) r
 
 Speed (see ``bench/RESULTS.md``): bf16 autocast and channels_last on CPUs with AVX-512 BF16 or
 AMX and on GPUs with bf16 (fp16 on older GPUs), inference mode, and incremental hint edits: the
-decoder has no image-wide operation, so when a hint edit touches a small region only that region
-(plus the decoder's receptive field) is decoded again and pasted into the previous result. The
+decoder has no image-wide operation, so a hint edit changes each decoder level only near the edit.
+The last full decode keeps every level's output (``models.incremental``), and an edit recomputes
+each level only where it can change, pasting into those (where they are not kept: the edit's
+window, with the decoder's receptive field around it, is decoded again). The
 networks run as rewritten by ``models.inference.optimize_for_inference`` (normalization folded
 into convolutions and FiLM, phase-decomposed upsampling, attention in blocks of queries on a CPU),
 a copy of the model that shares its weights; ``Colorizer.model`` stays the plain definition, and
@@ -378,7 +380,8 @@ class Colorizer:
         """Run the decoder: uint8 (N, h, w, 3) at the processing size.
 
         When only the hints changed since the previous call (same sketch, same style codes), only
-        the region the edit can affect is decoded again; the result is the same as a full decode.
+        the region the edit can affect is decoded again, level by level where the previous decode
+        kept its levels (``keeps_levels``); the result is the same as a full decode.
         """
         h, w = prepared.processing_size
         hint_map = hint_map.detach().to("cpu", torch.float32)
@@ -393,7 +396,8 @@ class Colorizer:
             box = changed_box(last.hint_map, hint_map)
             if box is None:
                 return last.rgb.copy()
-            if last.levels is not None:
+            batches = -(-len(styles) // max(1, self.max_batch_pixels // (h * w)))
+            if last.levels is not None and len(last.levels) == batches:  # kept per batch of references
                 plan = self.edit_plan(prepared, box)
                 if plan.output_share > self.max_incremental_share:
                     plan = None
@@ -412,7 +416,7 @@ class Colorizer:
             patch = self.decode_window(prepared, hint_map, styles, (y0, y1, x0, x1), observed)
             rgb = last.rgb.copy()
             rgb[:, ay0:ay1, ax0:ax1] = patch[:, ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
-        elif self.incremental and not observed and self._keeps_levels(prepared, len(styles)):
+        elif self.incremental and not observed and self.keeps_levels(prepared, len(styles)):
             self._last = None  # free the previous render's levels before decoding new ones
             rgb, levels = self.decode_levels(prepared, hint_map, styles)
         else:
@@ -470,7 +474,7 @@ class Colorizer:
             return None
         return (wy0, wy1, wx0, wx1), (ay0, ay1, ax0, ax1)
 
-    def _keeps_levels(self, prepared: PreparedSketch, references: int) -> bool:
+    def keeps_levels(self, prepared: PreparedSketch, references: int) -> bool:
         """Whether a full decode of ``references`` outputs keeps its levels for hint edits: on the
         PyTorch backend, uncompiled, and within ``max_level_cache_bytes``."""
         if self.backend != "torch" or self.compiled or self.max_level_cache_bytes <= 0:
