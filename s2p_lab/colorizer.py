@@ -403,6 +403,9 @@ class Colorizer:
                     plan = None
             if plan is None:
                 window = self.edit_window(box, h, w)
+                last.levels = None  # stale after this edit: free them before decoding
+        if plan is None and window is None:
+            self._last = last = None  # a full decode: free the previous render's levels first
         levels = None
         if plan is not None:
             levels = last.levels  # type: ignore[union-attr]
@@ -417,7 +420,6 @@ class Colorizer:
             rgb = last.rgb.copy()
             rgb[:, ay0:ay1, ax0:ax1] = patch[:, ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
         elif self.incremental and not observed and self.keeps_levels(prepared, len(styles)):
-            self._last = None  # free the previous render's levels before decoding new ones
             rgb, levels = self.decode_levels(prepared, hint_map, styles)
         else:
             rgb = self.decode_window(prepared, hint_map, styles, None, observed)
