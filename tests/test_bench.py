@@ -200,7 +200,9 @@ def test_bf16_agrees_with_fp32() -> None:
         with bf16._autocast():
             fast = bf16.inference_model.generator
             got = fast.decode_hinted(fast.hint_features(prepared16.features, hint_map), codes16).rgb
-    assert ((got.float() - want).norm() / want.norm()).item() < 1e-2
+    # 1.3 % with v0.3 (its reference tokens pass a 12-block ViT in bf16), 1 % before: the images above
+    # are the user-facing bound; this guards against a gross bf16 error in the decoder
+    assert ((got.float() - want).norm() / want.norm()).item() < 2e-2
 
 
 def test_finish_matches_the_float_overlay() -> None:

@@ -197,18 +197,28 @@ def test_bad_set_and_missing_data_are_refused(tmp_path: Path, color_images: Path
 
 
 def test_shipped_stage_configs(sample_dir: Path) -> None:
+    """The shipped weights' config and training record match the repository's config files."""
     from s2p_lab.train_config import load_config
 
-    stage1, stage2 = (load_config(ROOT / "configs" / f"v0.2-stage{i}.json").validate() for i in (1, 2))
-    shipped = json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())["model"]
-    assert stage1.model.to_dict() == shipped and stage2.model.to_dict() == shipped
-    assert (stage1.synthesis.p_region_hints, stage1.synthesis.p_no_reference) == (0.0, 0.1)
-    assert (stage2.synthesis.p_region_hints, stage2.synthesis.p_no_reference) == (0.5, 0.15)
-    assert stage1.steps + stage2.steps == json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())["trained_steps"]
-    assert stage1.gan_start == 800 and stage2.gan_start == 0 and stage2.lr == 3e-4
-    assert stage2.init == f"{stage1.out}/ckpt-{stage1.steps:07d}.safetensors", "stage 2 starts from stage 1's last checkpoint"
+    shipped = json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())
+    v03 = load_config(ROOT / "configs" / "v0.3.json").validate()
+    assert v03.model.to_dict() == shipped["model"]
+    assert (v03.model.sketch_backbone, v03.model.reference_backbone) == ("efficientnet_lite0", "dinov2_small")
+    assert v03.size == 256 and v03.model.style_size == 256 and v03.init == "s2p_lab/pretrained"
+    assert sum(stage["steps"] for stage in shipped["stages"]) == shipped["trained_steps"]
+    assert shipped["stages"][0]["command"] == "s2p train --config configs/v0.3.json"
+    assert f"--out {v03.out} --steps {shipped['trained_steps']} --resume" in shipped["stages"][1]["command"]
+    for name in ("self", "efficientnet", "dinov2"):  # the comparison: one model field apart, all else equal
+        arm = load_config(ROOT / "configs" / f"v0.3-compare-{name}.json").validate()
+        same = {**arm.to_dict(), "out": "", "notes": "", "model": {**arm.model.to_dict(), "sketch_backbone": "",
+                                                                  "reference_backbone": ""}}
+        dino = load_config(ROOT / "configs" / "v0.3-compare-dinov2.json").validate().to_dict()
+        assert same == {**dino, "out": "", "notes": "", "model": {**dino["model"], "sketch_backbone": "",
+                                                                  "reference_backbone": ""}}
     card = (ROOT / "s2p_lab" / "pretrained" / "MODEL_CARD.md").read_text()
-    assert "--config configs/v0.2-stage1.json" in card and "--config configs/v0.2-stage2.json" in card
+    assert "--config configs/v0.3.json" in card and shipped["stages"][1]["command"] in card
+    stage1, stage2 = (load_config(ROOT / "configs" / f"v0.2-stage{i}.json").validate() for i in (1, 2))
+    assert stage2.init == f"{stage1.out}/ckpt-{stage1.steps:07d}.safetensors", "v0.2's stage 2 starts from stage 1's end"
 
 
 @pytest.mark.slow

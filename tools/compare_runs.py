@@ -92,11 +92,13 @@ def plot(runs: dict[str, tuple[Path, Path]], out: Path) -> None:
             continue
         steps = np.array([r["step"] for r in log])
         l1 = np.array([r["l1"] for r in log])
-        k = min(8, len(l1))
+        k = max(1, min(8, len(l1) // 4))
         smooth = np.convolve(l1, np.ones(k) / k, mode="valid")
         ax.plot(steps[k - 1 :], smooth, label=name)
-    ax.set_xlabel("step (batch 16, 128 px)")
-    ax.set_ylabel("training L1 (moving mean of 8 log lines)")
+    config_file = Path(next(iter(runs.values()))[0]) / "train_config.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    ax.set_xlabel(f"step (batch {config.get('batch', '?')}, {config.get('size', '?')} px)")
+    ax.set_ylabel("training L1 (moving mean)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

