@@ -4,8 +4,8 @@ The generator reaches the reference in two ways (see :mod:`s2p_lab.models.genera
 
 * the global **style vector** (``StyleCode.vector``, 256 numbers) modulates every decoder block
   through FiLM: it sets the overall palette and mood;
-* the spatial **reference tokens** (``StyleCode.tokens``, one per cell of a 16 x 16 grid laid over
-  the reference resized to 128 x 128) are looked up by cross-attention: each output region
+* the spatial **reference tokens** (``StyleCode.tokens``, one per cell of a grid laid over the
+  resized reference: 32 x 32 cells over 256 x 256 for the shipped v0.3, 16 x 16 over 128 x 128 for v0.2) are looked up by cross-attention: each output region
   attends to the reference cells whose features match it and takes their colors.
 
 This module turns both into pictures a student can read:
@@ -213,7 +213,7 @@ def attention_map(
     """Attention of the output at fractional ``point_xy`` over the reference, in 0..1.
 
     One render with the attention weights kept, then :func:`attention_at`. ``size`` defaults to
-    the reference as the encoder saw it (``style_size`` square, 128 x 128 for the shipped model);
+    the reference as the encoder saw it (``style_size`` square, 256 x 256 for the shipped model, 128 x 128 for v0.2);
     pass the reference image's ``(height, width)`` to lay the map over it. For many clicks on the
     same output, call :func:`attention_layers` once and :func:`attention_at` per click.
     """
