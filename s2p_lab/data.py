@@ -4,7 +4,9 @@ Every sample is synthesized on the fly, so an epoch never repeats exactly: a ran
 random scale, one shared color jitter, a sketch from a randomly chosen extractor with line
 augmentation (so real pencil sketches look in-distribution), simulated hints (none for part of
 each batch, as AlacGAN did; else sparse points and strokes, or scribbles over a share of the
-color regions) and a layout-scrambled reference made from the same illustration.
+color regions; optionally each point spread over its line-bounded region, as the colorizer sends
+a click) and a layout-scrambled reference made from the same illustration (optionally with its
+own brightness and saturation changed, so that neither is copied from it).
 
 The data stream is a function of the seed and the sample's number alone: sample ``g`` of a run
 is image ``permutation(seed, epoch)[g % N]`` with ``epoch = g // N``, synthesized with a random
