@@ -6,7 +6,6 @@ them are small.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
