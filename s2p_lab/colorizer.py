@@ -39,6 +39,7 @@ from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
 from .models import optimize_for_inference
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
+from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
 from .refine import DEFAULT_MODE, bucket_fill, check_mode, refine, spread_hints
 from .regions import RegionMap, region_map
@@ -152,11 +153,14 @@ class Colorizer:
         CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
         over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
-        ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (faster than
+        ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
+        network's colors alone). ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (faster than
         PyTorch float32 on CPUs without bf16; needs ``onnx`` and ``onnxruntime``).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
+        if not 0.0 <= float(line_overlay) <= 1.0:
+            raise S2PError(f"line_overlay must be between 0 and 1, got {line_overlay!r}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config
@@ -188,6 +192,10 @@ class Colorizer:
             self.bf16, self.amp_dtype, self.channels_last = False, None, False
             self._encode_sketch, self._hint_features, self._decode_hinted = (
                 runtime.encode_sketch, runtime.hint_features, _rgb_decoder(runtime))
+        if self.amp_dtype is not None:
+            # the frozen pretrained networks of the inference copy keep their weights in the autocast
+            # dtype (the same results; no 22 M-weight cast per reference)
+            store_backbones_for_autocast(self.inference_model, self.amp_dtype)
         if compile:
             self._encode_sketch = torch.compile(generator.encode_sketch, dynamic=True)
             self._hint_features = torch.compile(generator.hint_features, dynamic=True)

@@ -132,3 +132,44 @@ def test_the_colorizer_and_the_transfer_explorer_run_with_backbones(tiny_config:
     assert halfway.tokens.shape == codes.select(slice(0, 1)).tokens.shape
     images = ablate_style_groups(colorizer, prepared, None, codes.select(slice(0, 1)), groups=4)
     assert len(images) >= 4
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "dinov2_small"])
+def test_a_backbone_stored_for_autocast_computes_the_same(name: str) -> None:
+    backbone = FrozenBackbone(name)
+    stored = backbone.autocast_copy(torch.bfloat16)
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected, got = backbone(x), stored(x)
+    assert torch.equal(expected, got)  # autocast casts exactly these weights: bit for bit the same
+    with torch.inference_mode():  # outside autocast the copy enters it and answers in the caller's dtype
+        outside = stored(x)
+    assert outside.dtype == torch.float32 and torch.equal(outside, expected.float())
+    assert all(p.dtype == torch.float32 for p in backbone.__dict__["net"].parameters())  # the original is untouched
+    dtypes: dict[bool, set[torch.dtype]] = {}
+    for m in stored.__dict__["net"].modules():
+        for p in m.parameters(recurse=False):
+            dtypes.setdefault(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)), set()).add(p.dtype)
+    assert dtypes == {True: {torch.bfloat16}, False: {torch.float32}}  # norms keep float32
+
+
+def test_the_bf16_colorizer_stores_its_backbones_once_with_the_same_outputs(tiny_config: ModelConfig, tmp_path) -> None:
+    from s2p_lab import Colorizer
+    from s2p_lab.models.pretrained_features import FrozenBackbone as Frozen
+
+    save_model(randomized_model(_config(tiny_config, reference="dinov2_small")), tmp_path)
+    sketch = np.full((64, 80), 255, np.uint8)
+    sketch[10:50, 20] = 0
+    reference = np.random.default_rng(1).integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    stored = Colorizer.from_pretrained(tmp_path, bf16=True)
+    backbones = [m for m in stored.inference_model.modules() if isinstance(m, Frozen)]
+    assert len(backbones) == 2 and all(b.__dict__.get("autocast_dtype") == torch.bfloat16 for b in backbones)
+    assert not any(m.__dict__.get("autocast_dtype") for m in stored.model.modules() if isinstance(m, Frozen))
+    # the same colorizer with the float32 networks put back: the same pixels
+    plain = Colorizer.from_pretrained(tmp_path, bf16=True)
+    plain.inference_model.style_encoder.backbone = plain.model.style_encoder.backbone
+    plain.inference_model.generator.sketch_backbone = plain.model.generator.sketch_backbone
+    for a, b in zip(stored.colorize(sketch, [reference]), plain.colorize(sketch, [reference])):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert Colorizer.from_pretrained(tmp_path, bf16=False).inference_model.style_encoder.backbone.__dict__.get(
+        "autocast_dtype") is None
