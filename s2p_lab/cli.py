@@ -44,7 +44,9 @@ def _colorize(args: argparse.Namespace) -> int:
     sketches, batch = _sketch_inputs(args.sketch)
     styles = list(args.style or [])
     palette = load_palette(args.palette, args.palette_size) if args.palette else None
-    colorizer = Colorizer.from_pretrained(args.weights, device=args.device)
+    if not 0.0 <= args.line_strength <= 1.0:
+        raise S2PError(f"--line-strength must be between 0 and 1, got {args.line_strength:g}")
+    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=args.line_strength)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0
@@ -131,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--mode", choices=MODES, default=None,
                    help="region refinement: soft (default), flat (one color per region) or raw (the network alone)")
+    p.add_argument("--line-strength", type=float, default=1.0, metavar="S",
+                   help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
+                        "0 the network's colors alone")
     p.add_argument("--palette", metavar="FILE", default=None,
                    help="lock colors to a palette: a palette .json, or an image to take one from")
     p.add_argument("--palette-size", type=int, default=8, help="colors taken from an image palette (default 8)")

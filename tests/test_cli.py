@@ -275,6 +275,31 @@ def test_hints_file_problems(files, tmp_path: Path, capsys) -> None:
 # ---------------------------------------------------------------------------------- options
 
 
+def test_line_strength_lightens_only_the_lines(files, tmp_path: Path, capsys) -> None:
+    outputs = {}
+    for strength in ("1", "0.5", "0"):
+        code, _, err = run(colorize(files, "--style", files["red"], "--line-strength", strength,
+                                    "-o", tmp_path / strength), capsys)
+        assert code == 0, err
+        with Image.open(tmp_path / strength / "red.png") as im:
+            outputs[strength] = np.asarray(im.convert("RGB")).astype(int)
+    sketch = np.asarray(Image.open(files["sketch"]).convert("L"))
+    lines, paper = sketch < 128, sketch == 255
+    mean_on_lines = {k: v[lines].mean() for k, v in outputs.items()}
+    assert mean_on_lines["1"] < mean_on_lines["0.5"] < mean_on_lines["0"], mean_on_lines
+    far = paper.copy()  # paper pixels away from any line keep their color at every strength
+    far[1:] &= paper[:-1]
+    far[:-1] &= paper[1:]
+    far[:, 1:] &= paper[:, :-1]
+    far[:, :-1] &= paper[:, 1:]
+    assert np.abs(outputs["1"][far] - outputs["0"][far]).max() <= 1
+
+
+@pytest.mark.parametrize("strength", ["-0.1", "1.5", "nan"])
+def test_bad_line_strength(files, capsys, strength: str) -> None:
+    assert_bad_input(run(colorize(files, "-o", "out", "--line-strength", strength), capsys), "--line-strength")
+
+
 @pytest.mark.parametrize("size", ["5", "0", "-64", "63", "100000"])
 def test_bad_size(files, capsys, size: str) -> None:
     assert_bad_input(run(colorize(files, "-o", "out", "--size", size), capsys), "size")

@@ -450,6 +450,8 @@ def test_command_line_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert "not a directory" in capsys.readouterr().err
     assert main(["--pairs", str(tmp_path)]) == 2
     assert "no images" in capsys.readouterr().err
+    assert main(["--pairs", str(tmp_path), "--line-strength", "2"]) == 2
+    assert "--line-strength" in capsys.readouterr().err
 
 
 def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -469,9 +471,15 @@ def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.Cap
     code = main(["--pairs", str(tmp_path / "pairs"), "--sketches", str(tmp_path / "sketches"),
                  "--styles", str(tmp_path / "styles"), "--n-refs", "3", "--size", "64", "--weights",
                  str(weights), "--device", "cpu", "--json", str(out), "--no-progress", "--include-training",
-                 "--n-real", "4", "--hint-auc-pairs", "1"])
+                 "--n-real", "4", "--hint-auc-pairs", "1", "--line-strength", "0.7"])
     assert code == 0
     result = json.loads(out.read_text())
+    assert result["settings"]["line_strength"] == 0.7
+    ha = result["hint_auc"]
+    if ha["available"]:  # one image: its own Hint-AUC is the mean
+        model = ha["methods"]["model"]
+        assert list(model["per_image"]) == ["p0.png"]
+        assert model["per_image"]["p0.png"]["psnr"] == pytest.approx(model["psnr"])
     assert result["retrieval"]["n_outputs"] == 6
     assert result["pairs"]["n_pairs"] == 2
     assert set(result["baselines"]) >= {"paste", "shuffled_paste", "wash", "no_reference"}
@@ -546,3 +554,44 @@ def test_missing_hintauc_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch, 
     res = evaluate_hint_auc(None, [tmp_path / "a.png"], size=64, progress=False)
     assert res["available"] is False
     assert "not measured" in res["reason"] and "scripts/install_hintauc.sh" in res["reason"]
+
+
+def test_hint_auc_per_image_figures_average_to_the_whole(tmp_path: Path) -> None:
+    hintauc = pytest.importorskip("hintauc", reason="Hint-AUC needs hintauc: scripts/install_hintauc.sh")
+    from s2p_lab.evaluation import evaluate_hint_auc
+    from s2p_lab.evaluation.baselines import paint_hints
+    from s2p_lab.sketch import extract_sketch
+
+    rng = np.random.default_rng(3)
+    paths = []
+    for i, hues in enumerate(([10.0, 200.0], [90.0, 300.0, 150.0])):
+        paths.append(tmp_path / f"im{i}.png")
+        Image.fromarray(_palette_image(rng, hues, (80, 96))).save(paths[-1])
+    res = evaluate_hint_auc(None, paths, size=96, progress=False, methods=("paint_hints",))
+    figures = res["methods"]["paint_hints"]
+    assert sorted(figures["per_image"]) == ["im0.png", "im1.png"]
+    per_image = [figures["per_image"][p.name]["psnr"] for p in paths]
+    assert per_image[0] != pytest.approx(per_image[1])  # two different images, two figures
+    assert figures["psnr"] == pytest.approx(np.mean(per_image))
+
+    # the same as hintauc scoring both images in one call
+    from s2p_lab.imageio import load_image, resize_long_side
+
+    samples = []
+    for p in paths:
+        target = resize_long_side(load_image(p, mode="RGB"), 96)
+        samples.append((extract_sketch(target, method="xdog"), np.ascontiguousarray(target[:, :, ::-1])))
+
+    def colorize_bgr(sample: dict) -> np.ndarray:
+        hints = Hints.from_arrays(np.ascontiguousarray(np.asarray(sample["hint_color"])[:, :, ::-1]),
+                                  np.asarray(sample["hint_mask"]))
+        return np.ascontiguousarray(paint_hints(np.asarray(sample["line_art"]), hints)[:, :, ::-1])
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = hintauc.evaluate_colorizer(colorize_bgr, samples, metrics=("psnr", "ssim"),
+                                           hint_type="scribble", path_method="geodesic")
+    assert figures["psnr"] == pytest.approx(whole["hint_auc"]["psnr"], rel=1e-6)
+    assert figures["ssim"] == pytest.approx(whole["hint_auc"]["ssim"], rel=1e-6)

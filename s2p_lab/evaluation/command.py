@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("soft", "flat", "raw"),
                         help="region refinement of the model's outputs (default: the colorizer's, soft); "
                              "raw scores the network alone")
+    parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
+                        help="how dark the sketch lines are laid over the outputs (default 1, as "
+                             "`s2p colorize`; 0: the network's colors alone)")
     parser.add_argument("--device", help="cpu, cuda or auto (default)")
     parser.add_argument("--n-refs", type=int, default=9, help="references per sketch (default 9)")
     parser.add_argument("--n-pairs", type=int, default=48, help="evenly spaced held-out pairs (default 48)")
@@ -68,6 +71,7 @@ def _colorizer(args: argparse.Namespace) -> Any:
     from .runner import load_colorizer
 
     colorizer = load_colorizer(None, args.weights, args.device)
+    colorizer.line_overlay = float(args.line_strength)
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer
@@ -96,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise S2PError(f"--{name.replace('_', '-')} must be at least 0")
+    if not 0.0 <= args.line_strength <= 1.0:
+        raise S2PError(f"--line-strength must be between 0 and 1, got {args.line_strength:g}")
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
@@ -149,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             save_grid(grid, (retrieval or {}).get("_images", []), (pairs or {}).get("_images", []))
         result = assemble(settings, retrieval, pairs, hint_auc, kid_result)
     result["settings"]["mode"] = colorizer.default_mode
+    result["settings"]["line_strength"] = colorizer.line_overlay
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")
