@@ -40,13 +40,13 @@ def _colorize(args: argparse.Namespace) -> int:
     from .errors import S2PError
     from .imageio import save_image
     from .palettes import extract_palette, load_palette
+    from .refine import check_line_strength
 
     sketches, batch = _sketch_inputs(args.sketch)
     styles = list(args.style or [])
     palette = load_palette(args.palette, args.palette_size) if args.palette else None
-    if not 0.0 <= args.line_strength <= 1.0:
-        raise S2PError(f"--line-strength must be between 0 and 1, got {args.line_strength:g}")
-    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=args.line_strength)
+    line_strength = check_line_strength(args.line_strength)  # before the model loads
+    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0

@@ -41,7 +41,7 @@ from .models import optimize_for_inference
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
-from .refine import DEFAULT_MODE, bucket_fill, check_mode, refine, spread_hints
+from .refine import DEFAULT_MODE, bucket_fill, check_line_strength, check_mode, refine, spread_hints
 from .regions import RegionMap, region_map
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
@@ -154,13 +154,13 @@ class Colorizer:
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
         over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
-        network's colors alone). ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (faster than
-        PyTorch float32 on CPUs without bf16; needs ``onnx`` and ``onnxruntime``).
+        network's colors alone; ``check_line_strength``). ``backend="onnxruntime"``: run the
+        generator on onnxruntime in float32 (faster than PyTorch float32 on CPUs without bf16;
+        needs ``onnx`` and ``onnxruntime``).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
-        if not 0.0 <= float(line_overlay) <= 1.0:
-            raise S2PError(f"line_overlay must be between 0 and 1, got {line_overlay!r}")
+        line_overlay = check_line_strength(line_overlay, "line_overlay")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config

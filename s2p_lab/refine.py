@@ -23,8 +23,8 @@ import numpy as np
 from .errors import S2PError
 from .regions import RegionMap
 
-__all__ = ["MODES", "DEFAULT_MODE", "check_mode", "hint_seeds", "spread_hints", "bucket_fill", "region_medians",
-           "flat", "soft", "snap_to_palette", "refine"]
+__all__ = ["MODES", "DEFAULT_MODE", "check_mode", "check_line_strength", "hint_seeds", "spread_hints", "bucket_fill",
+           "region_medians", "flat", "soft", "snap_to_palette", "refine"]
 
 MODES = ("raw", "soft", "flat")
 DEFAULT_MODE = "soft"
@@ -35,6 +35,15 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise S2PError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     return mode
+
+
+def check_line_strength(value: float, name: str = "--line-strength") -> float:
+    """``value`` as a float if it lies in 0..1 (how dark the lines are laid over the colors);
+    otherwise an ``S2PError`` naming ``name``."""
+    value = float(value)
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise S2PError(f"{name} must be between 0 and 1, got {value:g}")
+    return value
 
 
 def _check_map(hint_map: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:

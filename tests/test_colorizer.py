@@ -81,6 +81,9 @@ def test_bad_inputs_raise_typed_errors(colorizer: Colorizer, sketch_path: Path, 
         colorizer.colorize(sketch_path, hints={"points": [{"x": 0.1, "y": 0.1, "rgb": [300, 0, 0]}]}, size=64)
     with pytest.raises(S2PError, match="size"):
         colorizer.colorize(sketch_path, size=5)
+    for strength in (-0.5, 1.01, float("nan")):
+        with pytest.raises(S2PError, match="line_overlay"):
+            Colorizer(colorizer.model, line_overlay=strength)
 
 
 def test_real_sketch_with_three_real_references(colorizer: Colorizer, shared_data: Path) -> None:

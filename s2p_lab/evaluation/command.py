@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import S2PError
 from ..fileio import write_bytes_atomic
+from ..refine import check_line_strength
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -71,7 +72,7 @@ def _colorizer(args: argparse.Namespace) -> Any:
     from .runner import load_colorizer
 
     colorizer = load_colorizer(None, args.weights, args.device)
-    colorizer.line_overlay = float(args.line_strength)
+    colorizer.line_overlay = check_line_strength(args.line_strength)
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer
@@ -100,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise S2PError(f"--{name.replace('_', '-')} must be at least 0")
-    if not 0.0 <= args.line_strength <= 1.0:
-        raise S2PError(f"--line-strength must be between 0 and 1, got {args.line_strength:g}")
+    check_line_strength(args.line_strength)
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
