@@ -72,7 +72,7 @@ def _colorizer(args: argparse.Namespace) -> Any:
     from .runner import load_colorizer
 
     colorizer = load_colorizer(None, args.weights, args.device)
-    colorizer.line_overlay = check_line_strength(args.line_strength)
+    colorizer.line_overlay = float(args.line_strength)  # checked by run() before loading
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer

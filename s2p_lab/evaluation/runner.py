@@ -405,9 +405,10 @@ def evaluate_hint_auc(colorizer: Any, image_paths: Sequence[Path], *, size: int 
     for path in image_paths:
         target = resize_long_side(_load_rgb(path), size)
         samples.append((extract_sketch(target, method=extractor), np.ascontiguousarray(target[:, :, ::-1])))
+    alphas = [float(a) for a in hintauc.DEFAULT_ALPHAS]
     results: dict[str, Any] = {}
     for method in methods:
-        with tqdm(total=len(samples) * len(hintauc.DEFAULT_ALPHAS), desc=f"Hint-AUC {method}",
+        with tqdm(total=len(samples) * len(alphas), desc=f"Hint-AUC {method}",
                   disable=not progress, leave=False) as bar:
 
             def colorize_bgr(sample: Mapping[str, Any], method: str = method, bar: Any = bar) -> np.ndarray:
@@ -434,7 +435,6 @@ def evaluate_hint_auc(colorizer: Any, image_paths: Sequence[Path], *, size: int 
                     res = hintauc.evaluate_colorizer(colorize_bgr, [sample], metrics=("psnr", "ssim"),
                                                      hint_type=hint_type, path_method="geodesic")
                 per_image.append((Path(path).name, res))
-        alphas = [float(a) for a in hintauc.DEFAULT_ALPHAS]
         results[method] = {
             "psnr": float(np.mean([r["hint_auc"]["psnr"] for _, r in per_image])),
             "ssim": float(np.mean([r["hint_auc"]["ssim"] for _, r in per_image])),
@@ -444,7 +444,7 @@ def evaluate_hint_auc(colorizer: Any, image_paths: Sequence[Path], *, size: int 
                           for name, r in per_image},
         }
     return {"available": True, "n_images": len(samples), "hint_type": hint_type, "path_method": "geodesic",
-            "alphas": [float(a) for a in hintauc.DEFAULT_ALPHAS],
+            "alphas": alphas,
             "version": getattr(hintauc, "__version__", None), "methods": results}
 
 
