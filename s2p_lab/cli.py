@@ -46,7 +46,10 @@ def _colorize(args: argparse.Namespace) -> int:
     styles = list(args.style or [])
     palette = load_palette(args.palette, args.palette_size) if args.palette else None
     line_strength = check_line_strength(args.line_strength)  # before the model loads
-    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength)
+    reference_colors = (None if args.reference_colors is None
+                        else check_line_strength(args.reference_colors, "--reference-colors"))
+    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
+                                          reference_colors=reference_colors)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--line-strength", type=float, default=1.0, metavar="S",
                    help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
                         "0 the network's colors alone")
+    p.add_argument("--reference-colors", type=float, default=None, metavar="S",
+                   help="how far the region colors move toward the reference's own spread of colors: "
+                        "0 the network's colors, 1 the reference's (default 0.5; not in raw mode)")
     p.add_argument("--palette", metavar="FILE", default=None,
                    help="lock colors to a palette: a palette .json, or an image to take one from")
     p.add_argument("--palette-size", type=int, default=8, help="colors taken from an image palette (default 8)")

@@ -41,7 +41,7 @@ from .models import optimize_for_inference
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
-from .refine import DEFAULT_MODE, bucket_fill, check_line_strength, check_mode, refine, spread_hints
+from .refine import DEFAULT_MODE, bucket_fill, check_line_strength, check_mode, reference_samples, refine, spread_hints
 from .regions import RegionMap, region_map
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
@@ -135,6 +135,9 @@ class Colorizer:
     #: the network sees each hint spread over its region up to this share of the longer side from
     #: the click (None: the whole region; 0: hints as drawn)
     hint_reach: float | None = 0.03
+    #: how far ``soft`` and ``flat`` move the region colors toward the reference's own spread of
+    #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
+    reference_colors: float = 0.5
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class Colorizer:
         channels_last: bool = True,
         compile: bool = False,
         line_overlay: float = 1.0,
+        reference_colors: float | None = None,
         cache_size: int = 8,
         incremental: bool = True,
         backend: str = "torch",
@@ -154,13 +158,17 @@ class Colorizer:
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
         over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
-        network's colors alone; ``check_line_strength``). ``backend="onnxruntime"``: run the
+        network's colors alone; ``check_line_strength``). ``reference_colors``: how far ``soft``
+        and ``flat`` move the region colors toward the reference's spread of colors (None: the
+        class default, 0.5). ``backend="onnxruntime"``: run the
         generator on onnxruntime in float32 (faster than PyTorch float32 on CPUs without bf16;
         needs ``onnx`` and ``onnxruntime``).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
         line_overlay = check_line_strength(line_overlay, "line_overlay")
+        if reference_colors is not None:
+            self.reference_colors = check_line_strength(reference_colors, "reference_colors")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config
@@ -300,6 +308,11 @@ class Colorizer:
         while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles else 1):
             cache.popitem(last=False)
 
+    def reference_samples(self, styles: Sequence[ImageSource] | None) -> list[np.ndarray | None]:
+        """Each reference's CIELAB color samples (``refine.reference_samples``); None for a style code."""
+        return [None if isinstance(style, StyleCode) else reference_samples(load_image(style, mode="RGB"))
+                for style in styles or []]
+
     def regions(self, prepared: PreparedSketch) -> RegionMap:
         """The sketch's line-bounded regions at the processing size (made once per prepared sketch)."""
         if prepared.regions is None:
@@ -355,6 +368,8 @@ class Colorizer:
         palette: Palette | None = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
         bucket: tuple[np.ndarray, np.ndarray] | None = None,
+        reference: np.ndarray | None = None,
+        reference_colors: float | None = None,
     ) -> np.ndarray:
         """Region refinement of one network output at the processing size (``refine.refine``).
 
@@ -362,6 +377,8 @@ class Colorizer:
         ``soft`` the point hints do (clicks are paint buckets) while strokes and raster hints are
         left to the network, which follows them better than a fill does where outlines are open.
         ``bucket``: ``paint_buckets(hints, prepared, mode)``, computed once for many outputs.
+        ``reference``: the output's reference as ``reference_samples``; the region colors move
+        ``reference_colors`` (None: ``self.reference_colors``) of the way to its spread of colors.
         """
         mode = check_mode(self.default_mode if mode is None else mode)
         if mode == "raw" and palette is None and not recolor:
@@ -369,7 +386,9 @@ class Colorizer:
         if bucket is None:
             bucket = self.paint_buckets(hints, prepared, mode)
         return refine(rgb, self.regions(prepared), mode, None,
-                      palette_colors=None if palette is None else palette.array(), assignment=recolor, bucket=bucket)
+                      palette_colors=None if palette is None else palette.array(), assignment=recolor, bucket=bucket,
+                      reference_lab=reference,
+                      reference_strength=self.reference_colors if reference_colors is None else reference_colors)
 
     def paint_buckets(self, hints: object, prepared: PreparedSketch, mode: str | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -625,7 +644,11 @@ class Colorizer:
         prepared = self.prepare_sketch(sketch, size)
         hints = Hints.load(hints)
         hint_map = self.hint_map(hints, prepared)
-        codes = self.encode_styles(list(styles) if styles else None)
+        # each reference decoded once, for its style code and its colors
+        styles = [s if isinstance(s, StyleCode) else load_image(s, mode="RGB") for s in styles or []]
+        codes = self.encode_styles(styles or None)
         bucket = self.paint_buckets(hints, prepared, mode)
-        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket))
-                for rgb in self.render(prepared, hint_map, codes)]
+        samples = (self.reference_samples(styles) if styles and self.reference_colors > 0 and mode != "raw"
+                   else [None] * max(1, len(styles)))
+        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference))
+                for rgb, reference in zip(self.render(prepared, hint_map, codes), samples)]

@@ -11,6 +11,9 @@ Modes (``MODES``):
   where a hint lies inside (a paint bucket); near each hint of another color in the same region,
   that hint's color (``bucket_fill``).
 
+With a reference, ``soft`` and ``flat`` first move the region colors part of the way toward the
+reference's own spread of colors (``transfer_colors``; ``Colorizer.reference_colors``).
+
 The sketch lines are laid over the result afterwards in every mode (``Colorizer.finish``). All of
 this is whole-array work on the processing-size image: a few tens of milliseconds at 512 px.
 """
@@ -24,7 +27,7 @@ from .errors import S2PError
 from .regions import RegionMap
 
 __all__ = ["MODES", "DEFAULT_MODE", "check_mode", "check_line_strength", "hint_seeds", "spread_hints", "bucket_fill",
-           "region_medians", "flat", "soft", "snap_to_palette", "refine"]
+           "region_medians", "flat", "soft", "snap_to_palette", "reference_samples", "transfer_colors", "refine"]
 
 MODES = ("raw", "soft", "flat")
 DEFAULT_MODE = "soft"
@@ -38,8 +41,8 @@ def check_mode(mode: str) -> str:
 
 
 def check_line_strength(value: float, name: str = "--line-strength") -> float:
-    """``value`` as a float if it lies in 0..1 (how dark the lines are laid over the colors);
-    otherwise an ``S2PError`` naming ``name``."""
+    """``value`` as a float if it lies in 0..1 (a strength: how dark the lines are laid over the
+    colors, how far colors move toward the reference's); otherwise an ``S2PError`` naming ``name``."""
     value = float(value)
     if not 0.0 <= value <= 1.0:  # NaN fails too
         raise S2PError(f"{name} must be between 0 and 1, got {value:g}")
@@ -277,26 +280,38 @@ def bucket_fill(hint_map: np.ndarray | None, regions: RegionMap, *, agree: float
 def flat(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None, *,
          palette_colors: np.ndarray | None = None, assignment: dict[int, tuple[int, int, int]] | None = None,
          agree: float = 0.9, split_reach: float | None = 0.025, contested: str = "auto",
-         bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+         bucket: tuple[np.ndarray, np.ndarray] | None = None,
+         reference_lab: np.ndarray | None = None, reference_strength: float = 0.0) -> np.ndarray:
     """One color per region (uint8 HxWx3): the network's median, or the region's hint color.
 
     Hinted regions follow ``bucket_fill``. ``palette_colors`` ((K, 3) uint8): every unhinted region
     snaps to its nearest palette color. ``assignment``: region label -> RGB, a region recolored by
     hand (it wins over everything). ``bucket``: ``bucket_fill``'s result, when many outputs of one
-    sketch and hint set share it.
+    sketch and hint set share it. ``reference_lab``, ``reference_strength``: as in ``soft``.
     """
     labels = regions.labels
     colors = region_medians(rgb, labels, regions.count, ~regions.lines)
+    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
+                                                             split_reach=split_reach, contested=contested)
+    if reference_lab is not None and reference_strength > 0:
+        colors = transfer_colors(colors, _unfilled_areas(regions, sel), reference_lab, reference_strength)
     if palette_colors is not None:
         colors = snap_to_palette(colors, palette_colors)
     out = colors[labels]
-    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
-                                                             split_reach=split_reach, contested=contested)
     out[sel] = fill[sel]
     for label, color in (assignment or {}).items():
         if 0 <= int(label) < regions.count:
             out[labels == int(label)] = color
     return out
+
+
+def _unfilled_areas(regions: RegionMap, filled: np.ndarray) -> np.ndarray:
+    """Pixels per region that no hint fills (``bucket_fill``'s mask): a filled region's draft
+    color must not move the other regions' reference colors."""
+    areas = regions.pixel_counts.astype(np.float64)
+    if filled is None or not filled.any():
+        return areas
+    return areas - np.bincount(regions.labels[filled], minlength=regions.count)
 
 
 def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -322,6 +337,69 @@ def snap_to_palette(colors: np.ndarray, palette_colors: np.ndarray, weights: np.
         lab = (lab - mean) / std * pstd + pmean
     nearest = ((lab[:, None, :] - plab[None]) ** 2).sum(-1).argmin(axis=1)
     return palette_colors[nearest]
+
+
+def reference_samples(rgb: np.ndarray, side: int = 128) -> np.ndarray:
+    """A reference's colors as CIELAB samples (N, 3) float32 (L 0..100), for ``transfer_colors``.
+
+    The image is shrunk to ``side`` on its longer side; near-black pixels (lines, ink) are left out
+    unless they are nearly all it has, since the regions they would color exclude the lines.
+    """
+    rgb = np.asarray(rgb, np.uint8)
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w, 1))
+    if scale < 1:
+        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+    keep = lab[:, 0] >= 20.0
+    return np.ascontiguousarray(lab[keep] if keep.sum() >= lab.shape[0] // 20 else lab)
+
+
+def _smooth_positions(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Each value's position (0..1) in the weighted distribution of ``values``, that distribution
+    blurred by a Gaussian of ``sigma``: values closer than about ``sigma`` share a position, and a
+    small change of any value moves every position only a little (no jumps when two swap)."""
+    step = sigma / 4.0
+    lo = float(values.min()) - 4.0 * sigma
+    n = int(np.ceil((float(values.max()) + 4.0 * sigma - lo) / step)) + 2
+    x = (values - lo) / step
+    i0 = np.floor(x).astype(np.int64)
+    frac = x - i0
+    hist = np.bincount(i0, weights * (1.0 - frac), minlength=n) + np.bincount(i0 + 1, weights * frac, minlength=n)
+    half = 4 * 4  # the kernel reaches 4 sigma
+    t = np.arange(-half, half + 1) / 4.0
+    kernel = np.exp(-0.5 * t * t)
+    blurred = np.convolve(hist[:n], kernel / kernel.sum(), mode="same")
+    cdf = np.cumsum(blurred) - 0.5 * blurred
+    return np.interp(x, np.arange(n), cdf / max(blurred.sum(), 1e-12))
+
+
+def transfer_colors(colors: np.ndarray, weights: np.ndarray, reference_lab: np.ndarray,
+                    strength: float = 1.0, sigma: float = 2.0) -> np.ndarray:
+    """Region colors (N, 3, uint8 RGB) moved toward the reference's spread of chroma (uint8 RGB).
+
+    Each CIELAB chroma axis (a: green-red, b: blue-yellow) is matched by quantiles, regions
+    weighted by ``weights`` (their areas; 0: a region that takes its place without moving the
+    others'), to the reference's samples (``reference_samples``): the network's ordering of the
+    regions is kept, the spread of colors becomes the reference's. Regions within about ``sigma``
+    (CIELAB units) of each other on an axis keep about one color there, so that noise in a wash
+    is not stretched into different colors and small changes of the draft change little.
+    Lightness stays the network's. ``strength`` (0..1) moves that share of the way.
+    """
+    colors = np.asarray(colors, np.uint8).reshape(-1, 3)
+    if strength <= 0 or len(colors) == 0 or len(reference_lab) == 0:
+        return colors
+    lab = cv2.cvtColor(colors[None].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0]
+    w = np.clip(np.asarray(weights, np.float64).reshape(-1), 0.0, None)
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    for axis in (1, 2):
+        target = np.sort(reference_lab[:, axis])
+        position = _smooth_positions(lab[:, axis].astype(np.float64), w, sigma)
+        mapped = np.interp(position, (np.arange(target.size) + 0.5) / target.size, target)
+        lab[:, axis] += float(strength) * (mapped - lab[:, axis])
+    rgb = cv2.cvtColor(lab[None], cv2.COLOR_LAB2RGB)[0]
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
 def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, step: int = 1) -> np.ndarray:
@@ -398,7 +476,8 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
          radius: int | None = None, eps: float = 1e-3, agree: float = 0.9,
          split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6,
          flatten: float = 0.3, flatten_chroma: float = 0.0,
-         bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+         bucket: tuple[np.ndarray, np.ndarray] | None = None,
+         reference_lab: np.ndarray | None = None, reference_strength: float = 0.0) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
@@ -410,7 +489,9 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     luminance detail of the smoothed network output (``shading`` times it) stays on top. With a
     palette or an assignment, each region's colors are shifted so that its median lands on the
     palette color (or the assigned one). ``bucket``: ``bucket_fill``'s result, when many outputs of
-    one sketch and hint set share it.
+    one sketch and hint set share it. ``reference_lab`` (``reference_samples``) with
+    ``reference_strength`` > 0: region colors first take the reference's chroma spread
+    (``transfer_colors``).
     """
     h, w = regions.shape
     radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
@@ -424,14 +505,19 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
         smooth = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
     if flatten > 0:
         smooth += flatten * (guide - smooth)
-    if palette_colors is not None or assignment:
-        target = medians.copy() if palette_colors is None else snap_to_palette(medians, palette_colors)
+    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
+                                                             split_reach=split_reach, contested=contested)
+    transfer = reference_lab is not None and reference_strength > 0
+    if palette_colors is not None or assignment or transfer:
+        target = medians.copy()
+        if transfer:
+            target = transfer_colors(target, _unfilled_areas(regions, sel), reference_lab, reference_strength)
+        if palette_colors is not None:
+            target = snap_to_palette(target, palette_colors)
         for label, color in (assignment or {}).items():
             if 0 <= int(label) < regions.count:
                 target[int(label)] = color
         smooth += ((target.astype(np.float32) - medians) / 255.0)[regions.labels]
-    fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
-                                                             split_reach=split_reach, contested=contested)
     painted = _mask_box(sel)
     if painted is not None:
         luma = smooth @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -448,10 +534,13 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
 def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.ndarray | None = None, *,
            palette_colors: np.ndarray | None = None,
            assignment: dict[int, tuple[int, int, int]] | None = None,
-           bucket: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+           bucket: tuple[np.ndarray, np.ndarray] | None = None,
+           reference_lab: np.ndarray | None = None, reference_strength: float = 0.0) -> np.ndarray:
     """Apply ``mode`` to one network output (uint8 HxWx3, at the region map's size).
 
     ``bucket``: ``bucket_fill`` of the hints this mode fills from, computed once for many outputs.
+    ``reference_lab``, ``reference_strength``: the reference's chroma spread given to the regions
+    (``transfer_colors``) in ``soft`` and ``flat``; ``raw`` stays the network alone.
     """
     check_mode(mode)
     if mode == "raw" and palette_colors is None and not assignment:
@@ -461,6 +550,10 @@ def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.n
     if rgb.shape[:2] != regions.shape:
         raise S2PError(f"output is {rgb.shape[:2]}, the region map {regions.shape}")
     if mode == "flat":
-        return flat(rgb, regions, hint_map, palette_colors=palette_colors, assignment=assignment, bucket=bucket)
+        return flat(rgb, regions, hint_map, palette_colors=palette_colors, assignment=assignment, bucket=bucket,
+                    reference_lab=reference_lab, reference_strength=reference_strength)
+    if mode == "raw":
+        reference_lab = None
     return soft(rgb, regions, hint_map if mode == "soft" else None, palette_colors=palette_colors,
-                assignment=assignment, bucket=bucket)
+                assignment=assignment, bucket=bucket, reference_lab=reference_lab,
+                reference_strength=reference_strength)

@@ -187,10 +187,15 @@ def test_bf16_agrees_with_fp32() -> None:
         sketch[y : y + 2, x : x + 30] = 0
     styles = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), np.full((64, 64, 3), (200, 80, 40), np.uint8)]
     hints = {"points": [{"x": 0.5, "y": 0.5, "rgb": [30, 200, 60], "radius": 0.05}]}
-    for a, b in zip(bf16.colorize(sketch, styles, hints=hints, size=192), fp32.colorize(sketch, styles, hints=hints, size=192)):
-        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
-        assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-2
-        assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99.9) <= 6, "no visible change"
+    # the network's colors (reference colors 0), then the default, whose reference colors stretch
+    # the draft's chroma and with it the rounding differences (the first reference is noise)
+    for strength, (rel, p999) in ((0.0, (1e-2, 6)), (Colorizer.reference_colors, (2e-2, 10))):
+        fp32.reference_colors = bf16.reference_colors = strength
+        for a, b in zip(bf16.colorize(sketch, styles, hints=hints, size=192),
+                        fp32.colorize(sketch, styles, hints=hints, size=192)):
+            a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+            assert np.linalg.norm(a - b) / np.linalg.norm(b) < rel
+            assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99.9) <= p999, "no visible change"
     # the decoder's float output, before rounding to 8 bits
     prepared32, prepared16 = fp32.prepare_sketch(sketch, 192), bf16.prepare_sketch(sketch, 192)
     codes32, codes16 = fp32.encode_styles(styles), bf16.encode_styles(styles)

@@ -452,6 +452,8 @@ def test_command_line_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no images" in capsys.readouterr().err
     assert main(["--pairs", str(tmp_path), "--line-strength", "2"]) == 2
     assert "--line-strength" in capsys.readouterr().err
+    assert main(["--pairs", str(tmp_path), "--reference-colors", "-1"]) == 2
+    assert "--reference-colors" in capsys.readouterr().err
 
 
 def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -471,10 +473,11 @@ def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.Cap
     code = main(["--pairs", str(tmp_path / "pairs"), "--sketches", str(tmp_path / "sketches"),
                  "--styles", str(tmp_path / "styles"), "--n-refs", "3", "--size", "64", "--weights",
                  str(weights), "--device", "cpu", "--json", str(out), "--no-progress", "--include-training",
-                 "--n-real", "4", "--hint-auc-pairs", "1", "--line-strength", "0.7"])
+                 "--n-real", "4", "--hint-auc-pairs", "1", "--line-strength", "0.7", "--reference-colors", "0.25"])
     assert code == 0
     result = json.loads(out.read_text())
     assert result["settings"]["line_strength"] == 0.7
+    assert result["settings"]["reference_colors"] == 0.25
     ha = result["hint_auc"]
     if ha["available"]:  # one image: its own Hint-AUC is the mean
         model = ha["methods"]["model"]

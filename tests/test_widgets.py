@@ -299,6 +299,29 @@ def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
     assert not np.array_equal(raw, result)
 
 
+def test_reference_colors_slider(app, colorizer):
+    """The slider starts at the colorizer's default, where the app gives the library's picture;
+    moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone."""
+    assert app.reference_colors.value == colorizer.reference_colors
+    app.refine_mode.value = "soft"
+    app.live.value = True
+    app.colorize()
+    styles = [r.rgb for r in app._refs if r.toggle.value]
+    default = np.asarray(app.results[0], int)
+    direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+    assert np.abs(np.asarray(direct, int) - default).max() <= 2
+    app.reference_colors.value = 0.0
+    plain = np.asarray(app.results[0], int)
+    assert np.abs(plain - default).mean() > 0.5
+    colorizer.reference_colors = 0.0
+    try:
+        alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+    finally:
+        del colorizer.reference_colors
+    assert np.abs(np.asarray(alone, int) - plain).max() <= 2
+    app.reference_colors.value = colorizer.reference_colors
+
+
 def test_internal_errors_are_reported_not_raised(app, colorizer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("decoder exploded\nsecond line")

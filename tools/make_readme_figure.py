@@ -2,10 +2,12 @@
 
     .venv/bin/python tools/make_readme_figure.py [--out docs/images/one_sketch_many_styles.png]
     .venv/bin/python tools/make_readme_figure.py --regions [--out docs/images/regions_modes.png]
+    .venv/bin/python tools/make_readme_figure.py --reference-colors [--out docs/images/reference_colors.png]
 
 The first: one sample sketch colorized with several sample references. ``--regions``: the region
 map, raw / soft / flat with the sample hints, and a palette taken from one sketch's result locked
-onto a second sketch of the same character.
+onto a second sketch of the same character. ``--reference-colors``: the same sketch and references
+with the region colors moved 0, 0.5 (the default) and 1 of the way to each reference's colors.
 
 Uses only the repository's own sample data and the shipped weights.
 """
@@ -78,6 +80,32 @@ def regions_figure(out: str, size: int, weights: str | None) -> None:
     print(out, np.asarray(sheet).shape)
 
 
+def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, weights: str | None) -> None:
+    """One sketch x several references, one row per ``reference_colors`` strength (0, 0.5, 1)."""
+    styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in names]
+    colorizer = Colorizer.from_pretrained(weights)
+    strengths = (0.0, 0.5, 1.0)
+    side, label = 200, 18
+    sheet = Image.new("RGB", (side * (len(styles) + 1), (len(strengths) + 1) * (side + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    sheet.paste(tile(Image.open(sketch), side), (0, label))
+    draw.text((4, 2), "sketch", fill="black")
+    for i, style in enumerate(styles, start=1):
+        sheet.paste(tile(Image.open(style), side), (i * side, label))
+        draw.text((i * side + 4, 2), f"reference: {style.stem}", fill="black")
+    for row, strength in enumerate(strengths, start=1):
+        colorizer.reference_colors = strength
+        outputs = colorizer.colorize(sketch, styles=styles, size=size)
+        y = row * (side + label)
+        draw.text((4, y + 2), f"reference colors {strength:g}" + (" (default)" if strength == 0.5 else ""),
+                  fill="black")
+        for i, image in enumerate(outputs, start=1):
+            sheet.paste(tile(image, side), (i * side, y + label))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, optimize=True)
+    print(out, np.asarray(sheet).shape)
+
+
 def draw_hints_rgb(sketch: Path, hints: Path) -> np.ndarray:
     from s2p_lab.widgets.plots import draw_hints
 
@@ -95,7 +123,14 @@ def main() -> None:
     parser.add_argument("--weights", default=None)
     parser.add_argument("--names", nargs="*", help="style file stems to use instead of the first --styles")
     parser.add_argument("--hints", default=None, help="hints JSON for every variant")
+    parser.add_argument("--reference-colors", action="store_true",
+                        help="rows of reference_colors 0 / 0.5 / 1 (docs/images/reference_colors.png)")
     args = parser.parse_args()
+    if args.reference_colors:
+        reference_colors_figure(args.out or str(ROOT / "docs/images/reference_colors.png"), args.sketch,
+                                args.names or ["autumn_leaves", "green_forest", "neon_city", "ocean_beach", "sunset"],
+                                args.size, args.weights)
+        return
     if args.regions:
         regions_figure(args.out or str(ROOT / "docs/images/regions_modes.png"), args.size, args.weights)
         return

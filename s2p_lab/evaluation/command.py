@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
                         help="how dark the sketch lines are laid over the outputs (default 1, as "
                              "`s2p colorize`; 0: the network's colors alone)")
+    parser.add_argument("--reference-colors", type=float, default=None, metavar="S",
+                        help="how far the region colors move to the reference's spread of colors "
+                             "(0..1; default: the colorizer's, as `s2p colorize`)")
     parser.add_argument("--device", help="cpu, cuda or auto (default)")
     parser.add_argument("--n-refs", type=int, default=9, help="references per sketch (default 9)")
     parser.add_argument("--n-pairs", type=int, default=48, help="evenly spaced held-out pairs (default 48)")
@@ -73,6 +76,8 @@ def _colorizer(args: argparse.Namespace) -> Any:
 
     colorizer = load_colorizer(None, args.weights, args.device)
     colorizer.line_overlay = float(args.line_strength)  # checked by run() before loading
+    if args.reference_colors is not None:
+        colorizer.reference_colors = float(args.reference_colors)
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer
@@ -102,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 0:
             raise S2PError(f"--{name.replace('_', '-')} must be at least 0")
     check_line_strength(args.line_strength)
+    if args.reference_colors is not None:
+        check_line_strength(args.reference_colors, "--reference-colors")
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
@@ -156,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         result = assemble(settings, retrieval, pairs, hint_auc, kid_result)
     result["settings"]["mode"] = colorizer.default_mode
     result["settings"]["line_strength"] = colorizer.line_overlay
+    result["settings"]["reference_colors"] = colorizer.reference_colors
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")

@@ -63,7 +63,8 @@ class ColorizeApp(W.VBox):
       *recolor* paints the clicked region (of the line-bounded regions) in the current color;
       Undo and Clear edit the hint list; the color picker and swatches set the hint color;
     * *Refine* picks the region refinement: ``soft`` (the network's shading, smoothed inside the
-      regions, a hint colors its region), ``flat`` (one color per region) or ``raw``;
+      regions, a hint colors its region), ``flat`` (one color per region) or ``raw``; *Ref. colors*
+      how far the region colors move toward each reference's own spread of colors (not in ``raw``);
     * **Colorize** shows one variant per reference side by side; after that, every hint edit
       recolors at once (the sketch and reference encodings are cached, only the decoder reruns);
     * beside each variant its palette: a click on a swatch takes its color (and the *recolor*
@@ -160,6 +161,12 @@ class ColorizeApp(W.VBox):
                                            tooltips=["the network alone", "smoothed within regions, hints fill their region",
                                                      "one color per region"])
         self.refine_mode.add_class("s2p-refine")
+        self.reference_colors = W.FloatSlider(value=float(getattr(colorizer, "reference_colors", 0.0)), min=0.0,
+                                              max=1.0, step=0.05, readout_format=".2f",
+                                              description="Ref. colors", continuous_update=False,
+                                              tooltip="how far region colors move toward the reference's own colors",
+                                              layout=W.Layout(width="300px"))
+        self.reference_colors.add_class("s2p-reference-colors")
         self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
         self.live.add_class("s2p-live")
         self.hint_count = W.HTML()
@@ -198,6 +205,7 @@ class ColorizeApp(W.VBox):
         self.canvas.on_mouse_out(self._on_mouse_up)
         self.canvas.on_client_ready(self._redraw)
         self.refine_mode.observe(lambda _c: self._after_edit(), names="value")
+        self.reference_colors.observe(lambda _c: self._after_edit(), names="value")
         self.size.observe(lambda _c: self.recolored.clear(), names="value")  # labels belong to one size
         self.undo_button.on_click(self.undo)
         self.clear_button.on_click(self.clear_hints)
@@ -219,6 +227,7 @@ class ColorizeApp(W.VBox):
                 self.hint_size,
                 W.HBox([self.undo_button, self.clear_button, self.live], layout=W.Layout(align_items="center")),
                 self.refine_mode,
+                self.reference_colors,
             ],
             layout=W.Layout(width=f"{max(side + 20, 440)}px", margin="0 16px 0 0"),
         )
@@ -395,9 +404,14 @@ class ColorizeApp(W.VBox):
             outputs = colorizer.render(prepared, colorizer.hint_map(hints, prepared), codes)
             mode = self.refine_mode.value
             bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
+            strength = float(self.reference_colors.value)
+            samples = (colorizer.reference_samples([r.rgb for r in refs]) if refs and strength > 0
+                       else [None] * len(outputs))
             self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
-                                                                         recolor=dict(self.recolored), bucket=bucket))
-                            for rgb in outputs]
+                                                                         recolor=dict(self.recolored), bucket=bucket,
+                                                                         reference=reference,
+                                                                         reference_colors=strength))
+                            for rgb, reference in zip(outputs, samples)]
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
             self.renders += 1
