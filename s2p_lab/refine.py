@@ -360,12 +360,15 @@ def _smooth_positions(values: np.ndarray, weights: np.ndarray, sigma: float) -> 
     blurred by a Gaussian of ``sigma``: values closer than about ``sigma`` share a position, and a
     small change of any value moves every position only a little (no jumps when two swap)."""
     step = sigma / 4.0
-    lo = float(values.min()) - 4.0 * sigma
-    n = int(np.ceil((float(values.max()) + 4.0 * sigma - lo) / step)) + 2
+    counted = weights > 0
+    span = values[counted] if counted.any() else values  # a weightless value moves no position
+    lo = float(span.min()) - 4.0 * sigma
+    n = int(np.ceil((float(span.max()) + 4.0 * sigma - lo) / step)) + 2
     x = (values - lo) / step
-    i0 = np.floor(x).astype(np.int64)
-    frac = x - i0
-    hist = np.bincount(i0, weights * (1.0 - frac), minlength=n) + np.bincount(i0 + 1, weights * frac, minlength=n)
+    i0 = np.floor(x[counted]).astype(np.int64)
+    frac = x[counted] - i0
+    w = weights[counted]
+    hist = np.bincount(i0, w * (1.0 - frac), minlength=n) + np.bincount(i0 + 1, w * frac, minlength=n)
     half = 4 * 4  # the kernel reaches 4 sigma
     t = np.arange(-half, half + 1) / 4.0
     kernel = np.exp(-0.5 * t * t)

@@ -207,6 +207,7 @@ def test_reference_colors_in_colorize(colorizer: Colorizer, sample_dir: Path) ->
         colorizer.reference_colors = 0.0
         plain_soft, = colorizer.colorize(sketch, [style], size=128)
         plain_raw, = colorizer.colorize(sketch, [style], size=128, mode="raw")
+        plain_bare, = colorizer.colorize(sketch, None, size=128)
         colorizer.reference_colors = 1.0
         moved, = colorizer.colorize(sketch, [style], size=128)
         raw, = colorizer.colorize(sketch, [style], size=128, mode="raw")
@@ -215,4 +216,28 @@ def test_reference_colors_in_colorize(colorizer: Colorizer, sample_dir: Path) ->
         del colorizer.reference_colors  # back to the class default
     assert np.array_equal(np.asarray(raw), np.asarray(plain_raw))  # raw is the network alone
     assert np.abs(np.asarray(moved, np.int16) - np.asarray(plain_soft, np.int16)).mean() > 2
-    assert np.asarray(bare).shape == np.asarray(moved).shape  # no reference: nothing to move to
+    assert np.array_equal(np.asarray(bare), np.asarray(plain_bare))  # no reference: nothing to move to
+
+
+def test_transfer_colors_change_little_when_the_draft_changes_little() -> None:
+    """A near-tie swapped by a small change of one region moves no color by a jump, and a region
+    given no weight (one a hint fills) does not move the others whatever its color."""
+    rng = np.random.default_rng(3)
+    wash = np.clip(np.array([150, 150, 160]) + rng.integers(-3, 4, (40, 3)), 0, 255).astype(np.uint8)
+    areas = rng.integers(100, 1000, 40).astype(float)
+    ref = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # a noise reference: the widest spread
+    samples = reference_samples(ref)
+    base = _lab(transfer_colors(wash, areas, samples, 1.0))
+    for i in range(5):
+        nudged = wash.copy()
+        nudged[i] = np.clip(nudged[i].astype(int) + (1, -1, 1), 0, 255)
+        moved = _lab(transfer_colors(nudged, areas, samples, 1.0))
+        others = np.arange(len(wash)) != i
+        assert np.abs(moved[others] - base[others]).max() < 6, i
+    weights = areas.copy()
+    weights[0] = 0.0
+    before = transfer_colors(wash, weights, samples, 1.0)
+    repainted = wash.copy()
+    repainted[0] = (10, 240, 20)
+    after = transfer_colors(repainted, weights, samples, 1.0)
+    assert np.array_equal(after[1:], before[1:])
