@@ -40,14 +40,14 @@ def _colorize(args: argparse.Namespace) -> int:
     from .errors import S2PError
     from .imageio import save_image
     from .palettes import extract_palette, load_palette
-    from .refine import check_line_strength
+    from .refine import check_strength
 
     sketches, batch = _sketch_inputs(args.sketch)
     styles = list(args.style or [])
     palette = load_palette(args.palette, args.palette_size) if args.palette else None
-    line_strength = check_line_strength(args.line_strength)  # before the model loads
+    line_strength = check_strength(args.line_strength)  # before the model loads
     reference_colors = (None if args.reference_colors is None
-                        else check_line_strength(args.reference_colors, "--reference-colors"))
+                        else check_strength(args.reference_colors, "--reference-colors"))
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
                                           reference_colors=reference_colors)
     out = Path(args.out)

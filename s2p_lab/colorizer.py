@@ -41,7 +41,7 @@ from .models import optimize_for_inference
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
-from .refine import DEFAULT_MODE, bucket_fill, check_line_strength, check_mode, reference_samples, refine, spread_hints
+from .refine import DEFAULT_MODE, bucket_fill, check_strength, check_mode, reference_samples, refine, spread_hints
 from .regions import RegionMap, region_map
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
@@ -158,7 +158,7 @@ class Colorizer:
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
         over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
-        network's colors alone; ``check_line_strength``). ``reference_colors``: how far ``soft``
+        network's colors alone; ``check_strength``). ``reference_colors``: how far ``soft``
         and ``flat`` move the region colors toward the reference's spread of colors (None: the
         class default, 0.5). ``backend="onnxruntime"``: run the
         generator on onnxruntime in float32 (faster than PyTorch float32 on CPUs without bf16;
@@ -166,9 +166,9 @@ class Colorizer:
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
-        line_overlay = check_line_strength(line_overlay, "line_overlay")
+        line_overlay = check_strength(line_overlay, "line_overlay")
         if reference_colors is not None:
-            self.reference_colors = check_line_strength(reference_colors, "reference_colors")
+            self.reference_colors = check_strength(reference_colors, "reference_colors")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config

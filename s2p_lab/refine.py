@@ -26,7 +26,7 @@ import numpy as np
 from .errors import S2PError
 from .regions import RegionMap
 
-__all__ = ["MODES", "DEFAULT_MODE", "check_mode", "check_line_strength", "hint_seeds", "spread_hints", "bucket_fill",
+__all__ = ["MODES", "DEFAULT_MODE", "check_mode", "check_strength", "hint_seeds", "spread_hints", "bucket_fill",
            "region_medians", "flat", "soft", "snap_to_palette", "reference_samples", "transfer_colors", "refine"]
 
 MODES = ("raw", "soft", "flat")
@@ -40,7 +40,7 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def check_line_strength(value: float, name: str = "--line-strength") -> float:
+def check_strength(value: float, name: str = "--line-strength") -> float:
     """``value`` as a float if it lies in 0..1 (a strength: how dark the lines are laid over the
     colors, how far colors move toward the reference's); otherwise an ``S2PError`` naming ``name``."""
     value = float(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import S2PError
 from ..fileio import write_bytes_atomic
-from ..refine import check_line_strength
+from ..refine import check_strength
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -106,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise S2PError(f"--{name.replace('_', '-')} must be at least 0")
-    check_line_strength(args.line_strength)
+    check_strength(args.line_strength)
     if args.reference_colors is not None:
-        check_line_strength(args.reference_colors, "--reference-colors")
+        check_strength(args.reference_colors, "--reference-colors")
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
