@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .commands import EXIT_OK, Parser, guarded
+from .commands import EXIT_OK, Parser, add_refinement_options, guarded
 
 def _sketch_inputs(items: list[str]) -> tuple[list[Path], bool]:
     """The sketch files named on the command line (folders listed, name order) and whether the
@@ -136,12 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--mode", choices=MODES, default=None,
                    help="region refinement: soft (default), flat (one color per region) or raw (the network alone)")
-    p.add_argument("--line-strength", type=float, default=1.0, metavar="S",
-                   help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
-                        "0 the network's colors alone")
-    p.add_argument("--reference-colors", type=float, default=None, metavar="S",
-                   help="how far the region colors move toward the reference's own spread of colors: "
-                        "0 the network's colors, 1 the reference's (default 0.5; not in raw mode)")
+    add_refinement_options(p)
     p.add_argument("--palette", metavar="FILE", default=None,
                    help="lock colors to a palette: a palette .json, or an image to take one from")
     p.add_argument("--palette-size", type=int, default=8, help="colors taken from an image palette (default 8)")

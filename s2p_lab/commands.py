@@ -15,7 +15,7 @@ from .errors import S2PError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "Parser", "guarded", "one_line"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "Parser", "add_refinement_options", "guarded", "one_line"]
 
 
 def one_line(text: object) -> str:
@@ -48,3 +48,15 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{self.prog}: error: {one_line(message)}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+def add_refinement_options(parser: argparse.ArgumentParser) -> None:
+    """``--line-strength`` and ``--reference-colors``, as ``s2p colorize`` and ``s2p eval`` both take
+    them (each command checks the values with ``refine.check_strength`` before loading a model)."""
+    parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
+                        help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
+                             "0 the network's colors alone")
+    parser.add_argument("--reference-colors", type=float, default=None, metavar="S",
+                        help="how far the region colors move toward the reference's own spread of colors: "
+                             "0 the network's colors, 1 the reference's (default: the colorizer's, 0.5; "
+                             "not in raw mode)")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..commands import add_refinement_options
 from ..errors import S2PError
 from ..fileio import write_bytes_atomic
 from ..refine import check_strength
@@ -40,12 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("soft", "flat", "raw"),
                         help="region refinement of the model's outputs (default: the colorizer's, soft); "
                              "raw scores the network alone")
-    parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
-                        help="how dark the sketch lines are laid over the outputs (default 1, as "
-                             "`s2p colorize`; 0: the network's colors alone)")
-    parser.add_argument("--reference-colors", type=float, default=None, metavar="S",
-                        help="how far the region colors move to the reference's spread of colors "
-                             "(0..1; default: the colorizer's, as `s2p colorize`)")
+    add_refinement_options(parser)
     parser.add_argument("--device", help="cpu, cuda or auto (default)")
     parser.add_argument("--n-refs", type=int, default=9, help="references per sketch (default 9)")
     parser.add_argument("--n-pairs", type=int, default=48, help="evenly spaced held-out pairs (default 48)")
