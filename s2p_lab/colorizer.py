@@ -37,6 +37,7 @@ from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
+from .models import trained_hint_reach
 from .models import optimize_for_inference
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
@@ -133,7 +134,8 @@ class Colorizer:
     #: refinement when ``colorize`` is given no ``mode`` (``refine.MODES``)
     default_mode: str = DEFAULT_MODE
     #: the network sees each hint spread over its region up to this share of the longer side from
-    #: the click (None: the whole region; 0: hints as drawn)
+    #: the hint (None: the whole region; 0: hints as drawn); ``from_pretrained`` sets what the
+    #: weights were trained with
     hint_reach: float | None = 0.03
     #: how far ``soft`` and ``flat`` move the region colors toward the reference's own spread of
     #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
@@ -232,8 +234,15 @@ class Colorizer:
     def from_pretrained(
         cls, weights: str | os.PathLike | None = None, device: str | torch.device | None = None, **kwargs
     ) -> "Colorizer":
-        """Load shipped weights (``weights=None``), a weights folder, or a ``.safetensors`` file."""
-        return cls(load_model(PRETRAINED_DIR if weights is None else weights), device=device, **kwargs)
+        """Load shipped weights (``weights=None``), a weights folder, or a ``.safetensors`` file.
+
+        The network sees hints spread as it was trained to (``hint_reach`` from
+        ``models.trained_hint_reach``: 0.03 for the shipped weights, 0 for v0.2's and older).
+        """
+        path = PRETRAINED_DIR if weights is None else weights
+        colorizer = cls(load_model(path), device=device, **kwargs)
+        colorizer.hint_reach = trained_hint_reach(path)
+        return colorizer
 
     # ------------------------------------------------------------------ cached stages
     def _autocast(self):
@@ -342,21 +351,19 @@ class Colorizer:
     def hint_map(self, hints: object, prepared: PreparedSketch) -> torch.Tensor:
         """The (1, 4, h, w) hint map the network sees, at the processing size.
 
-        Each point hint (a click) is spread over the part of its region within ``hint_reach`` of
-        it, so that the network's shading follows the region; strokes and raster hints already
-        say where their color goes and are passed as drawn.
+        Every hint (a click, a stroke, a raster hint) is spread over the part of its line-bounded
+        region within ``hint_reach`` of it, so that the network's shading follows the region:
+        drawn pixels keep their own color, and where the spreads of several hints meet in one
+        region, each pixel takes the color of the nearest hint. ``hint_reach=0``: as drawn.
         """
         hints = Hints.load(hints)
-        if self.hint_reach != 0 and hints.points:
-            clicks = self._click_map(hints, prepared)
-            reach = None if self.hint_reach is None else self.hint_reach * max(clicks.shape[:2])
-            array = spread_hints(clicks, self.regions(prepared), reach)  # a new map; clicks kept
-            if hints.strokes or hints.raster is not None:
-                # drawn hints win; the spread clicks fill only what nothing was drawn on
-                drawn = self.hint_array(hints, prepared)
-                np.copyto(array, drawn, where=drawn[..., 3:] != 0)
-        else:
+        if self.hint_reach == 0 or not (hints.points or hints.strokes or hints.raster is not None):
             array = self.hint_array(hints, prepared)
+        else:
+            drawn = (self.hint_array(hints, prepared) if hints.strokes or hints.raster is not None
+                     else self._click_map(hints, prepared))
+            reach = None if self.hint_reach is None else self.hint_reach * max(drawn.shape[:2])
+            array = spread_hints(drawn, self.regions(prepared), reach)  # a new map; drawn pixels kept
         return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
 
     def refine(

@@ -53,8 +53,8 @@ class SynthesisConfig:
     mean_hints: float = 8.0
     p_region_hints: float = 0.5  # of the hinted samples: scribbles over a share of the color regions
     p_no_reference: float = 0.15  # hint-only colorization (no reference) is a mode of its own
-    p_spread_hints: float = 0.0  # of the point-hinted samples: each point spread over its line-bounded region
-    hint_reach: float = 0.03  # how far a point spreads, as a share of the long side (as ``Colorizer.hint_reach``)
+    p_spread_hints: float = 0.0  # of the hinted samples: every hint spread over its line-bounded region near it
+    hint_reach: float = 0.03  # how far a hint spreads, as a share of the long side (as ``Colorizer.hint_reach``)
     p_reference_tone: float = 0.0  # the reference alone gets a brightness and saturation change
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
@@ -156,7 +156,7 @@ class IllustrationDataset(Dataset):
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
-            # what the colorizer does with a click: the network sees it spread over its region
+            # what the colorizer does with every hint: the network sees it spread over its region
             hints = spread_hints(hints, region_map(sketch), cfg.hint_reach * max(sketch.shape))
         reference = synthesize_reference(jitter(image), rng, cfg.style_size)
         reference = ToneJitter.random(rng, cfg.p_reference_tone)(reference)

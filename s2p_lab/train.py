@@ -40,7 +40,7 @@ from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
 from .fileio import write_bytes_atomic
 from .losses import lsgan, reconstruction_losses
-from .models import ColorizationModel, Discriminator, ModelConfig, save_model
+from .models import ColorizationModel, Discriminator, ModelConfig, save_model, spread_reach
 from .runtime import bf16_available
 from .train_config import FLAGS, TrainConfig, load_config
 from .weights import load_tensors, save_tensors
@@ -407,7 +407,9 @@ class Trainer:
                 self.save_samples(self.fixed_batch, self.out / f"samples-{self.step:07d}.png")
         bar.close()
         if self.is_main:
-            save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1)})
+            # how the network saw hints, so that the colorizer sends them the same way
+            save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
+                                                         "hint_reach": spread_reach(c.to_dict()["synthesis"])})
         if self.distributed:
             dist.barrier()
         return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out)}

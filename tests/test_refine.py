@@ -119,18 +119,53 @@ def test_colorize_paint_bucket_on_the_face(colorizer: Colorizer, sample_dir: Pat
     face = regions.labels == regions.at(0.5, 0.55)
     free = face & ~cv2.dilate(regions.lines.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     shares = {}
+    trained = colorizer.hint_reach
     for mode, reach in (("raw", 0.0), ("raw", 0.03), ("soft", 0.03), ("flat", 0.03)):
         colorizer.hint_reach = reach
         try:
             out = np.asarray(colorizer.colorize(sketch, hints=hints, size=256, mode=mode)[0]).astype(int)
         finally:
-            del colorizer.hint_reach  # back to the class default
+            colorizer.hint_reach = trained
         green = (out[..., 1] - np.maximum(out[..., 0], out[..., 2])) > 60
         shares[mode, reach] = green[free].mean()
     assert shares["flat", 0.03] > 0.95 and shares["soft", 0.03] > 0.8, shares
     # the network alone colors a spot; seeing the hint spread near the click, more of the face
     assert shares["raw", 0.0] < 0.6, shares
     assert shares["raw", 0.03] > shares["raw", 0.0] + 0.1, shares
+
+
+def test_strokes_and_raster_hints_reach_the_network_spread_over_their_region(colorizer: Colorizer, two_boxes) -> None:
+    """The network sees a stroke or a raster hint carried over the part of its region near it, as a
+    click: the drawn pixels keep their color, nothing crosses the outline, ``hint_reach=0`` is as drawn."""
+    sketch = two_boxes[0]
+    prepared = colorizer.prepare_sketch(sketch, 128)
+    assert prepared.processing_size == sketch.shape
+    labels = colorizer.regions(prepared).labels
+    inside, outside = labels[48, 35], labels[48, 100]
+    red = (200, 30, 40)
+    stroke = Hints.from_dict({"strokes": [{"xy": [[0.22, 0.5], [0.32, 0.5]], "rgb": list(red), "width": 0.01}]})
+    mask = np.zeros(sketch.shape, np.uint8)
+    mask[46:50, 28:41] = 1
+    raster = Hints.from_arrays(np.where(mask[..., None] > 0, np.array(red, np.uint8), 0).astype(np.uint8), mask)
+    for hints in (stroke, raster):
+        drawn = colorizer.hint_array(hints, prepared)
+        trained = colorizer.hint_reach
+        colorizer.hint_reach = 0.1  # 12.8 px at 128 px
+        try:
+            seen = colorizer.hint_map(hints, prepared)[0].numpy().transpose(1, 2, 0)
+            colorizer.hint_reach = 0
+            as_drawn = colorizer.hint_map(hints, prepared)[0].numpy().transpose(1, 2, 0)
+        finally:
+            colorizer.hint_reach = trained
+        assert np.array_equal(as_drawn, drawn)
+        on = drawn[..., 3] > 0
+        assert on.any() and np.array_equal(seen[on], drawn[on])
+        hinted = seen[..., 3] > 0
+        assert hinted[58, 35] and hinted[48, 20]  # 10 px below the stroke, 8 px left of its end
+        np.testing.assert_allclose(seen[58, 35, :3] / seen[58, 35, 3], np.array(red) / 255, atol=1e-6)
+        assert not hinted[20, 35]  # 26 px away: out of reach
+        assert not hinted[labels == outside].any() and hinted.sum() > 3 * on.sum()
+        assert (labels[hinted & ~colorizer.regions(prepared).lines] == inside).all()
 
 
 def test_colorize_rejects_unknown_modes(colorizer: Colorizer, sample_dir: Path) -> None:

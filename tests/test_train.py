@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from s2p_lab.data import IllustrationDataset, SynthesisConfig
+from s2p_lab.models import trained_hint_reach
 from s2p_lab.train import TrainConfig, Trainer, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]

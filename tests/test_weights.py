@@ -22,7 +22,7 @@ from PIL import Image
 from s2p_lab.cli import main as cli_main
 from s2p_lab.colorizer import Colorizer
 from s2p_lab.errors import CheckpointError, S2PError, WeightsError
-from s2p_lab.models import ColorizationModel, ModelConfig, load_model, save_model
+from s2p_lab.models import ColorizationModel, ModelConfig, load_model, save_model, spread_reach, trained_hint_reach
 from s2p_lab.models.build import CONFIG_NAME, WEIGHTS_NAME
 from s2p_lab.weights import load_tensors, read_metadata, save_tensors
 
@@ -81,6 +81,27 @@ def test_round_trip_gives_the_same_colors(model: ColorizationModel, saved: Path)
     b = Colorizer.from_pretrained(saved, device="cpu", bf16=False).colorize(sketch, styles=[style], size=64)
     assert a[0].size == b[0].size == (64, 48)
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[0]))
+
+
+def test_hints_reach_the_network_as_the_weights_were_trained_to_see_them(model: ColorizationModel, saved: Path,
+                                                                       tmp_path: Path) -> None:
+    """``config.json``'s ``hint_reach`` (``s2p train`` writes it) sets how far the colorizer spreads
+    each hint; weights without it (v0.2 and older) get hints as drawn; a bad value is refused."""
+    assert trained_hint_reach(saved) == 0.0 and Colorizer.from_pretrained(saved, device="cpu").hint_reach == 0.0
+    spread = save_model(model, tmp_path / "spread", {"hint_reach": 0.05})
+    assert trained_hint_reach(spread) == trained_hint_reach(spread / WEIGHTS_NAME) == 0.05
+    assert Colorizer.from_pretrained(spread, device="cpu").hint_reach == 0.05
+    assert trained_hint_reach(Path(__file__).resolve().parents[1] / "s2p_lab" / "pretrained") == 0.03
+    # a training run's synthesis: its reach only where it spread hints at all
+    assert spread_reach({"p_spread_hints": 0.5, "hint_reach": 0.04}) == 0.04
+    assert spread_reach({"p_spread_hints": 0.0, "hint_reach": 0.04}) == 0.0 == spread_reach({})
+    for i, bad in enumerate((-0.1, 2, "far", True, None)):
+        broken = save_model(model, tmp_path / f"bad{i}", {"hint_reach": bad})
+        if bad is None:  # null: no record, as drawn
+            assert trained_hint_reach(broken) == 0.0
+            continue
+        with pytest.raises(WeightsError, match="hint_reach"):
+            Colorizer.from_pretrained(broken, device="cpu")
 
 
 def test_saved_files_are_readable_by_others(saved: Path) -> None:

@@ -4,7 +4,7 @@
 training runs); ``inference.optimize_for_inference`` rewrites a trained model for fast inference.
 """
 
-from .build import ColorizationModel, load_model, save_model
+from .build import ColorizationModel, load_model, save_model, spread_reach, trained_hint_reach
 from .config import ModelConfig
 from .discriminator import Discriminator
 from .generator import Generator, GeneratorOutput, HintedFeatures, SketchFeatures
@@ -24,4 +24,6 @@ __all__ = [
     "load_model",
     "optimize_for_inference",
     "save_model",
+    "spread_reach",
+    "trained_hint_reach",
 ]

@@ -101,6 +101,46 @@ def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
     return file, ModelConfig.from_dict(data.get("model", data) if isinstance(data, dict) else data)
 
 
+def spread_reach(synthesis: dict) -> float:
+    """How far a training run spread each hint over its region (``SynthesisConfig`` as a dict):
+    its ``hint_reach`` when it spread hints at all (``p_spread_hints`` > 0), else 0 (as drawn)."""
+    if float(synthesis.get("p_spread_hints", 0.0) or 0.0) <= 0:
+        return 0.0
+    return float(synthesis.get("hint_reach", 0.03))
+
+
+def trained_hint_reach(path: str | os.PathLike) -> float:
+    """How the network of these weights was trained to see hints: each spread over the part of its
+    region within this share of the longer side (0: as drawn).
+
+    From ``config.json``'s ``hint_reach`` (``s2p train`` writes it), else a training checkpoint's
+    own training config, else 0: weights from before hints were spread (v0.2 and older) saw them
+    as drawn. A number outside 0..1 is a ``WeightsError``.
+    """
+    file, _ = resolve_weights(path)
+    config_file = file.parent / CONFIG_NAME
+    reach: object = None
+    if config_file.exists():
+        try:
+            data = json.loads(config_file.read_text(encoding="utf-8"))
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "hint_reach" in data:
+            reach = data["hint_reach"]
+    if reach is None:
+        from ..weights import read_metadata
+
+        meta = read_metadata(file)
+        try:
+            trained = json.loads(meta.get("s2p.train_config", "{}"))
+            reach = spread_reach(trained.get("synthesis") or {}) if isinstance(trained, dict) else 0.0
+        except (ValueError, TypeError, AttributeError):
+            reach = 0.0
+    if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0.0 <= float(reach) <= 1.0:
+        raise WeightsError(f"{config_file.name}: hint_reach must be a number from 0 to 1, got {reach!r}")
+    return float(reach)
+
+
 def load_model(path: str | os.PathLike) -> ColorizationModel:
     """Build a ``ColorizationModel`` from weights saved by ``save_model`` or a training checkpoint."""
     file, config = resolve_weights(path)
