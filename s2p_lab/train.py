@@ -374,12 +374,18 @@ class Trainer:
         first = SampleStream(len(self.dataset), batch=count, seed=self.config.seed, start=0, stop=1)
         return default_collate([self.dataset[key] for key in next(iter(first))])
 
-    def fit(self, resume: bool = False, callback: Callable[["Trainer", dict], None] | None = None) -> dict:
-        """Train until ``config.steps``; returns a summary (steps, seconds, last losses).
+    def fit(self, resume: bool = False, callback: Callable[["Trainer", dict], None] | None = None,
+            max_seconds: float | None = None) -> dict:
+        """Train until ``config.steps``; returns a summary (steps, seconds, last losses, finished).
 
         ``callback(trainer, record)`` runs on the main process after every logged step (live
-        plots in notebooks); ``trainer.history`` holds all records so far.
+        plots in notebooks); ``trainer.history`` holds all records so far. ``max_seconds``: a
+        time budget for this call (training steps only, not the start-up): after the step that
+        passes it, a checkpoint is written and the call returns with ``finished`` False and no
+        final weights; ``fit(resume=True)`` goes on exactly as if the run had not stopped.
         """
+        if max_seconds is not None and not max_seconds > 0:
+            raise TrainingError(f"the time budget must be positive, got {max_seconds}")
         c = self.config
         found = self.restore(resume)
         if found is not None and self.is_main:
@@ -392,6 +398,7 @@ class Trainer:
         bar = tqdm(total=c.steps, initial=self.step, disable=not self.progress, desc="train", unit="step")
         last: dict[str, float] = {}
         started, seconds_at_start, images = time.perf_counter(), self.seconds, 0
+        finished = True
         for batch in self.loader():
             last = self.train_step(batch)
             self.step += 1
@@ -405,14 +412,36 @@ class Trainer:
                 self.save_checkpoint()
             if self.is_main and (self.step % c.sample_every == 0 or self.step == c.steps):
                 self.save_samples(self.fixed_batch, self.out / f"samples-{self.step:07d}.png")
+            if max_seconds is not None and self.step < c.steps and self._out_of_time(time.perf_counter() - started, max_seconds):
+                if self.step % c.checkpoint_every != 0:
+                    self.save_checkpoint()
+                finished = False
+                break
         bar.close()
+        if not finished:
+            if self.is_main:
+                tqdm.write(f"time budget of {max_seconds / 60:g} min spent at step {self.step} of {c.steps}: "
+                           f"checkpoint saved; go on with --resume")
+            if self.distributed:
+                dist.barrier()
+            return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": False}
         if self.is_main:
             # how the network saw hints, so that the colorizer sends them the same way
             save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
                                                          "hint_reach": spread_reach(c.to_dict()["synthesis"])})
         if self.distributed:
             dist.barrier()
-        return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out)}
+        return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": True}
+
+    def _out_of_time(self, elapsed: float, budget: float) -> bool:
+        """Whether this call's time budget is spent; in a distributed run, whether any process's is
+        (all processes stop at the same step)."""
+        over = elapsed > budget
+        if self.distributed:
+            flag = torch.tensor([1.0 if over else 0.0], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            over = bool(flag.item() > 0)
+        return over
 
     def _log(self, last: dict[str, float], images_per_s: float, bar: tqdm, callback) -> None:
         record = {"step": self.step, "seconds": round(self.seconds, 1), **{k: round(v, 5) for k, v in last.items()},
@@ -483,6 +512,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="any config field, e.g. synthesis.p_no_reference=0.1 or losses.adversarial=0 (JSON value)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--max-minutes", type=float, default=None, metavar="M",
+                        help="stop after M minutes of training with a checkpoint (no final weights yet); "
+                             "--resume goes on from it (for borrowed machines and time-boxed runs)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -524,13 +556,16 @@ def run(args: argparse.Namespace) -> int:
     """``s2p train``: the only place that keeps the heap, since this process exists for this run."""
     from .heap import dedicated_process, heap_kept, keep_heap
 
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise TrainingError(f"--max-minutes must be positive, got {args.max_minutes:g}")
     config = config_from_args(args)
     if config.keep_heap and dedicated_process() and not torch.cuda.is_available():
         keep_heap()
     trainer = Trainer(config, progress=not args.no_progress)
-    summary = trainer.fit(resume=args.resume)
+    budget = None if args.max_minutes is None else args.max_minutes * 60.0
+    summary = trainer.fit(resume=args.resume, max_seconds=budget)
     if trainer.is_main:
-        print(json.dumps({**{k: summary[k] for k in ("steps", "seconds", "out")}, "heap_kept": heap_kept()}))
+        print(json.dumps({**{k: summary[k] for k in ("steps", "seconds", "out", "finished")}, "heap_kept": heap_kept()}))
     if trainer.distributed:
         dist.destroy_process_group()
     return 0

@@ -7,3 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "hintauc==0.3.3"
 .venv/bin/python -m pip install -q --disable-pip-version-check scikit-image scipy lazy_loader imageio tifffile
+echo "hintauc installed for its geodesic path; pip's note above about its astropy, fil_finder and opencv-python pins is expected"

@@ -96,3 +96,34 @@ def test_resumed_stage_does_not_need_its_init_weights(styles: Path, tmp_path: Pa
     fresh = Trainer(config(styles, tmp_path / "s3", tiny_config, steps=1, init=str(init)), progress=False)
     with pytest.raises(Exception, match="s1"):
         fresh.fit()  # a new stage still needs its init weights, and says which file is missing
+
+
+@pytest.mark.slow
+def test_a_time_budget_stops_with_a_checkpoint_and_resume_finishes_the_same_run(styles: Path, tmp_path: Path,
+                                                                               tiny_config) -> None:
+    """``fit(max_seconds=...)`` (``s2p train --max-minutes``) stops after the step that spends the
+    budget, with a checkpoint and no final weights; resuming ends where an uninterrupted run does."""
+    straight = Trainer(config(styles, tmp_path / "straight", tiny_config), progress=False)
+    assert straight.fit()["finished"] is True
+    out = tmp_path / "boxed"
+    first = Trainer(config(styles, out, tiny_config), progress=False)
+    summary = first.fit(max_seconds=1e-9)
+    assert summary["finished"] is False and first.step == 1
+    assert [p.name for p in list_checkpoints(out)] == ["ckpt-0000001.safetensors"]
+    assert not (out / "final").exists()
+    second = Trainer(config(styles, out, tiny_config), progress=False)
+    assert second.fit(resume=True, max_seconds=3600)["finished"] is True and second.step == 5
+    a, b = states(straight), states(second)
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different
+    assert (out / "final" / "model.safetensors").exists()
+
+
+def test_a_time_budget_must_be_positive(styles: Path, tmp_path: Path, tiny_config, capsys) -> None:
+    from s2p_lab.train import main
+
+    with pytest.raises(TrainingError, match="budget"):
+        Trainer(config(styles, tmp_path / "run", tiny_config), progress=False).fit(max_seconds=0)
+    assert main(["--data", str(styles), "--out", str(tmp_path / "cli"), "--max-minutes", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-minutes" in err and err.count("\n") == 1
