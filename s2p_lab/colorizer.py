@@ -37,8 +37,7 @@ from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
-from .models import trained_hint_reach
-from .models import optimize_for_inference
+from .models import optimize_for_inference, trained_hint_reach
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette

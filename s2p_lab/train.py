@@ -418,20 +418,16 @@ class Trainer:
                 finished = False
                 break
         bar.close()
-        if not finished:
-            if self.is_main:
-                tqdm.write(f"time budget of {max_seconds / 60:g} min spent at step {self.step} of {c.steps}: "
-                           f"checkpoint saved; go on with --resume")
-            if self.distributed:
-                dist.barrier()
-            return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": False}
-        if self.is_main:
+        if self.is_main and finished:
             # how the network saw hints, so that the colorizer sends them the same way
             save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
                                                          "hint_reach": spread_reach(c.to_dict()["synthesis"])})
+        elif self.is_main:
+            tqdm.write(f"time budget of {max_seconds:g} s spent at step {self.step} of {c.steps}: "
+                       f"checkpoint saved; go on with --resume")
         if self.distributed:
             dist.barrier()
-        return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": True}
+        return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": finished}
 
     def _out_of_time(self, elapsed: float, budget: float) -> bool:
         """Whether this call's time budget is spent; in a distributed run, whether any process's is
