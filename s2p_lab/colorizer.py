@@ -356,11 +356,11 @@ class Colorizer:
         region, each pixel takes the color of the nearest hint. ``hint_reach=0``: as drawn.
         """
         hints = Hints.load(hints)
-        if self.hint_reach == 0 or not (hints.points or hints.strokes or hints.raster is not None):
+        drawn_beyond_clicks = bool(hints.strokes) or hints.raster is not None
+        if self.hint_reach == 0 or not (hints.points or drawn_beyond_clicks):
             array = self.hint_array(hints, prepared)
         else:
-            drawn = (self.hint_array(hints, prepared) if hints.strokes or hints.raster is not None
-                     else self._click_map(hints, prepared))
+            drawn = self.hint_array(hints, prepared) if drawn_beyond_clicks else self._click_map(hints, prepared)
             reach = None if self.hint_reach is None else self.hint_reach * max(drawn.shape[:2])
             array = spread_hints(drawn, self.regions(prepared), reach)  # a new map; drawn pixels kept
         return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]

@@ -70,8 +70,8 @@ def _check_state(model: nn.Module, tensors: dict[str, torch.Tensor], source: str
         )
 
 
-def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
-    """Find the safetensors file and its config for a directory or a file path."""
+def weights_file(path: str | os.PathLike) -> Path:
+    """The safetensors file of a weights folder (``model.safetensors``, else the last one) or a file path."""
     path = Path(path)
     if path.is_dir():
         file = path / WEIGHTS_NAME
@@ -80,10 +80,15 @@ def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
             if not found:
                 raise WeightsError(f"{path}: no {WEIGHTS_NAME} (or any .safetensors file) in this folder")
             file = found[-1]
-    elif path.exists():
-        file = path
-    else:
-        raise WeightsError(f"{path}: weights not found")
+        return file
+    if path.exists():
+        return path
+    raise WeightsError(f"{path}: weights not found")
+
+
+def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
+    """Find the safetensors file and its config for a directory or a file path."""
+    file = weights_file(path)
     config_file = file.parent / CONFIG_NAME
     from ..weights import read_metadata
 
@@ -117,12 +122,12 @@ def trained_hint_reach(path: str | os.PathLike) -> float:
     own training config, else 0: weights from before hints were spread (v0.2 and older) saw them
     as drawn. A number outside 0..1 is a ``WeightsError``.
     """
-    file, _ = resolve_weights(path)
-    config_file = file.parent / CONFIG_NAME
+    file = weights_file(path)
+    source = file.parent / CONFIG_NAME
     reach: object = None
-    if config_file.exists():
+    if source.exists():
         try:
-            data = json.loads(config_file.read_text(encoding="utf-8"))
+            data = json.loads(source.read_text(encoding="utf-8"))
         except ValueError:
             data = None
         if isinstance(data, dict) and "hint_reach" in data:
@@ -130,14 +135,14 @@ def trained_hint_reach(path: str | os.PathLike) -> float:
     if reach is None:
         from ..weights import read_metadata
 
-        meta = read_metadata(file)
+        source = file
         try:
-            trained = json.loads(meta.get("s2p.train_config", "{}"))
+            trained = json.loads(read_metadata(file).get("s2p.train_config", "{}"))
             reach = spread_reach(trained.get("synthesis") or {}) if isinstance(trained, dict) else 0.0
         except (ValueError, TypeError, AttributeError):
             reach = 0.0
     if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0.0 <= float(reach) <= 1.0:
-        raise WeightsError(f"{config_file.name}: hint_reach must be a number from 0 to 1, got {reach!r}")
+        raise WeightsError(f"{source.name}: hint_reach must be a number from 0 to 1, got {reach!r}")
     return float(reach)
 
 
