@@ -16,6 +16,11 @@ newest checkpoint that verifies: stopped at step k and resumed, a run ends with 
 as one that never stopped. The cosine schedule's length is kept from the checkpoint, so a larger
 ``--steps`` on resume trains on at the schedule's end learning rate (``cosine_end``); a different
 ``--schedule-steps`` is refused (start a new stage with ``--init CHECKPOINT`` instead).
+
+With ``ema`` (a decay such as 0.995) the trainer also keeps an exponential moving average of the
+trained weights, updated after every step; checkpoints hold it (``ema.*``), the final weights are
+it, and a checkpoint loaded as weights (``--weights``, ``--init``) gives it. It smooths out the
+step-to-step noise of small batches, which otherwise decides which of a run's checkpoints is best.
 """
 
 from __future__ import annotations
@@ -150,6 +155,37 @@ class Trainer:
         self.seconds = 0.0  # training wall time accumulated over resumed runs
         self.history: list[dict] = []
         self.fixed_batch: dict[str, torch.Tensor] | None = None
+        self.ema: dict[str, torch.Tensor] | None = None  # the moving average (``config.ema``), fp32
+        self.ema_steps = 0  # steps averaged so far (its warm-up)
+
+    # ------------------------------------------------------------------ the moving average
+    def _ema_sources(self) -> dict[str, torch.Tensor]:
+        """The model's floating-point tensors that are saved (what ``save_model`` writes)."""
+        return {k: v for k, v in self.model.state_dict().items() if v.is_floating_point()}
+
+    def start_ema(self) -> None:
+        """Start the average at the current weights (a fresh run, or a run that turns it on)."""
+        self.ema = {k: v.detach().float().clone() for k, v in self._ema_sources().items()}
+        self.ema_steps = 0
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """One step of the average; its decay ramps up as (1 + n) / (10 + n) to ``config.ema``, so
+        a run from random weights does not keep them for long."""
+        if self.ema is None:
+            return
+        decay = min(self.config.ema, (1 + self.ema_steps) / (10 + self.ema_steps))
+        sources = self._ema_sources()
+        keys = list(self.ema)
+        torch._foreach_lerp_([self.ema[k] for k in keys], [sources[k].float() for k in keys], 1.0 - decay)
+        self.ema_steps += 1
+
+    def ema_state(self) -> dict[str, torch.Tensor]:
+        """The model's state dict with the average in place of its floating-point tensors."""
+        state = self.model.state_dict()
+        if self.ema is None:
+            return state
+        return {k: self.ema[k].to(v.dtype) if k in self.ema else v for k, v in state.items()}
 
     def _load_init(self, source: str) -> None:
         from .models import load_model
@@ -179,6 +215,8 @@ class Trainer:
             return None
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update({f"disc.{k}": v for k, v in self.disc.state_dict().items()})
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.items()})
         opt_g, groups_g = _flatten_optimizer("opt_g", self.opt_g)
         opt_d, groups_d = _flatten_optimizer("opt_d", self.opt_d)
         tensors.update(opt_g)
@@ -196,6 +234,8 @@ class Trainer:
             "s2p.opt_g_groups": groups_g,
             "s2p.opt_d_groups": groups_d,
         }
+        if self.ema is not None:
+            meta["s2p.ema_steps"] = str(self.ema_steps)
         path = save_tensors(checkpoint_path(self.out, self.step), tensors, meta)
         for old in list_checkpoints(self.out)[self.config.keep_checkpoints :]:
             old.unlink(missing_ok=True)
@@ -232,6 +272,10 @@ class Trainer:
             self.disc.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("disc.")})
             _restore_optimizer("opt_g", self.opt_g, tensors, meta["s2p.opt_g_groups"])
             _restore_optimizer("opt_d", self.opt_d, tensors, meta["s2p.opt_d_groups"])
+            ema = {k[4:]: v.float().clone() for k, v in tensors.items() if k.startswith("ema.")}
+            if ema and set(ema) != set(self._ema_sources()):
+                raise KeyError("its moving average does not match the model's tensors")
+            self.ema, self.ema_steps = (ema, int(meta.get("s2p.ema_steps", step))) if ema else (None, 0)
             if "rng.torch" in tensors:
                 torch.set_rng_state(tensors["rng.torch"])
             if "rng.cuda" in tensors and self.device.type == "cuda":
@@ -391,6 +435,10 @@ class Trainer:
         if found is not None and self.is_main:
             tqdm.write(f"resumed from {found.name} at step {self.step}")
         c.schedule_steps = self.horizon  # saved resolved: a resume keeps this schedule
+        if c.ema > 0 and self.ema is None:
+            self.start_ema()
+        elif c.ema == 0:
+            self.ema = None
         if self.is_main:
             self.fixed_batch = self.sample_batch()
             self.out.mkdir(parents=True, exist_ok=True)
@@ -401,6 +449,7 @@ class Trainer:
         finished = True
         for batch in self.loader():
             last = self.train_step(batch)
+            self.update_ema()
             self.step += 1
             self.samples += c.batch * self.world
             images += c.batch * self.world
@@ -420,8 +469,14 @@ class Trainer:
         bar.close()
         if self.is_main and finished:
             # how the network saw hints, so that the colorizer sends them the same way
-            save_model(self.model, self.out / "final", {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
-                                                         "hint_reach": spread_reach(c.to_dict()["synthesis"])})
+            extra = {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
+                     "hint_reach": spread_reach(c.to_dict()["synthesis"])}
+            if self.ema is None:
+                save_model(self.model, self.out / "final", extra)
+            else:
+                final = ColorizationModel(c.model)
+                final.load_state_dict(self.ema_state())
+                save_model(final, self.out / "final", {**extra, "ema": c.ema})
         elif self.is_main:
             tqdm.write(f"time budget of {max_seconds:g} s spent at step {self.step} of {c.steps}: "
                        f"checkpoint saved; go on with --resume")
@@ -500,6 +555,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", type=int, help=f"checkpoints to keep (default {d.keep_checkpoints})")
     parser.add_argument("--seed", type=int, help=f"initial weights and the data stream (default {d.seed})")
     parser.add_argument("--workers", type=int, help="data loader processes (default 0)")
+    parser.add_argument("--ema", type=float, help="decay of a moving average of the weights, e.g. 0.995: the final "
+                        "weights are the average (default 0: off)")
     parser.add_argument("--style-transfer", choices=["attention", "global"], help="model.style_transfer")
     parser.add_argument("--base-channels", type=int, help="model.base_channels")
     parser.add_argument("--no-guides", action="store_true", help="train without the two guide decoders")

@@ -49,6 +49,7 @@ class TrainConfig:
     batch: int = 16
     size: int = 128  # training crop side in pixels
     seed: int = 0  # weights' initialization and the whole data stream
+    ema: float = 0.0  # decay of a moving average of the trained weights (e.g. 0.995; 0: off): the run's final weights
     # machinery
     workers: int = 0  # data loader processes (the data stream does not depend on it)
     bf16: bool | None = None  # None: bf16 autocast where the CPU/GPU supports it
@@ -112,6 +113,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise TrainingError(f"{flag_name(name)} must be a positive number, got {value}")
+        if not 0.0 <= self.ema < 1.0:
+            raise TrainingError(f"{flag_name('ema')} must be 0 (off) or a decay below 1 such as 0.995, got {self.ema}")
         if not 0.0 <= self.cosine_end <= 1.0:
             raise TrainingError(f"{flag_name('cosine_end')} must be within 0..1, got {self.cosine_end}")
         try:
@@ -141,7 +144,7 @@ class TrainConfig:
 FLAGS = {
     "data": "--data", "out": "--out", "init": "--init", "steps": "--steps", "schedule_steps": "--schedule-steps",
     "lr": "--lr", "lr_disc": "--lr-disc", "warmup": "--warmup", "cosine_end": "--cosine-end",
-    "gan_start": "--gan-start", "batch": "--batch", "size": "--size", "seed": "--seed", "workers": "--workers",
+    "gan_start": "--gan-start", "batch": "--batch", "size": "--size", "seed": "--seed", "workers": "--workers", "ema": "--ema",
     "checkpoint_every": "--checkpoint-every", "keep_checkpoints": "--keep", "sample_every": "--sample-every",
     "log_every": "--log-every", "model.base_channels": "--base-channels", "model.style_transfer": "--style-transfer",
 }

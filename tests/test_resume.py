@@ -127,3 +127,39 @@ def test_a_time_budget_must_be_positive(styles: Path, tmp_path: Path, tiny_confi
     assert main(["--data", str(styles), "--out", str(tmp_path / "cli"), "--max-minutes", "0"]) == 2
     err = capsys.readouterr().err
     assert "--max-minutes" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_moving_average_is_checkpointed_resumed_and_becomes_the_final_weights(styles: Path, tmp_path: Path,
+                                                                             tiny_config) -> None:
+    """``ema``: the average trails the weights, survives a stop and resume bitwise, is what the
+    final weights hold and what a checkpoint gives as weights."""
+    from s2p_lab.models import load_model
+
+    straight = Trainer(config(styles, tmp_path / "straight", tiny_config, ema=0.9), progress=False)
+    straight.fit()
+    assert straight.ema is not None and straight.ema_steps == 5
+    trained = {k: v for k, v in straight.model.state_dict().items() if v.is_floating_point()}
+    assert straight.ema.keys() == trained.keys()
+    assert any(not torch.equal(straight.ema[k], trained[k]) for k in trained), "the average trails the weights"
+
+    first = Trainer(config(styles, tmp_path / "split", tiny_config, ema=0.9, steps=3, schedule_steps=5), progress=False)
+    first.fit()
+    tensors, meta = load_tensors(checkpoint_path(tmp_path / "split", 3))
+    assert meta["s2p.ema_steps"] == "3" and any(k.startswith("ema.") for k in tensors)
+    from_checkpoint = load_model(checkpoint_path(tmp_path / "split", 3)).state_dict()
+    assert all(torch.equal(from_checkpoint[k], first.ema[k]) for k in first.ema), "a checkpoint as weights is its average"
+    second = Trainer(config(styles, tmp_path / "split", tiny_config, ema=0.9), progress=False)
+    second.fit(resume=True)
+    a, b = states(straight), states(second)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    assert not [k for k in straight.ema if not torch.equal(straight.ema[k], second.ema[k])]
+
+    final = load_model(tmp_path / "straight" / "final").state_dict()
+    assert all(torch.equal(final[k], straight.ema[k]) for k in straight.ema), "the final weights are the average"
+    assert '"ema": 0.9' in (tmp_path / "straight" / "final" / "config.json").read_text()
+
+
+def test_moving_average_decay_is_checked(styles: Path, tmp_path: Path, tiny_config) -> None:
+    with pytest.raises(TrainingError, match="--ema"):
+        config(styles, tmp_path / "run", tiny_config, ema=1.0).validate()

@@ -147,11 +147,15 @@ def trained_hint_reach(path: str | os.PathLike) -> float:
 
 
 def load_model(path: str | os.PathLike) -> ColorizationModel:
-    """Build a ``ColorizationModel`` from weights saved by ``save_model`` or a training checkpoint."""
+    """Build a ``ColorizationModel`` from weights saved by ``save_model`` or a training checkpoint
+    (its moving average of the weights where the run kept one, ``TrainConfig.ema``)."""
     file, config = resolve_weights(path)
     tensors, _ = load_tensors(file)
-    if any(k.startswith("model.") for k in tensors):  # a training checkpoint: take the model part
-        tensors = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    if any(k.startswith("model.") for k in tensors):  # a training checkpoint: take the model part,
+        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        # with its moving average in place of the weights where the run kept one
+        model_state.update({k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")})
+        tensors = model_state
     model = ColorizationModel(config)
     _check_state(model, tensors, file.name)
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
