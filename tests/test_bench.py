@@ -264,3 +264,21 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     _close(ours, want, 1e-4)
     paths = export_onnx(model, tmp_path)
     assert sorted(p.name for p in paths.values()) == ["decode.onnx", "encode_sketch.onnx", "hint_features.onnx"]
+
+
+def test_ratios_pair_the_scenarios_of_each_repeat() -> None:
+    """A busy moment slows the scenarios of one repeat together: the ratios are medians of the
+    per-repeat ratios, not ratios of medians taken from different repeats."""
+    from s2p_lab.bench import _derive
+
+    scenarios = ("one", "one_network_only", "hint_edit", "hint_edit_wide", "nine_batched", "nine_single", "nine_single_cached")
+    samples = {k: [100.0, 200.0, 300.0] for k in scenarios}
+    samples["one_network_only"] = [90.0, 190.0, 150.0]  # the third repeat's network-only run was fast, its `one` slow
+    entry = {"precision": "bfloat16", "peaks": {"bf16_gflops": 100.0}, "gflop": {k: 1.0 for k in scenarios},
+             "latency_ms": {k: sorted(v)[1] for k, v in samples.items()}, "latency_samples_ms": samples}
+    _derive(entry)
+    assert entry["ratios"]["refinement_share"] == round(100 / 90 - 1, 3)  # ratio of medians: 200 / 150 - 1
+    assert entry["ratios"]["hint_edit_vs_one"] == 1.0
+    del entry["latency_samples_ms"]
+    _derive(entry)
+    assert entry["ratios"]["refinement_share"] == round(200 / 150 - 1, 3), "older results without samples"
