@@ -471,12 +471,9 @@ class Trainer:
             # how the network saw hints, so that the colorizer sends them the same way
             extra = {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
                      "hint_reach": spread_reach(c.to_dict()["synthesis"])}
-            if self.ema is None:
-                save_model(self.model, self.out / "final", extra)
-            else:
-                final = ColorizationModel(c.model)
-                final.load_state_dict(self.ema_state())
-                save_model(final, self.out / "final", {**extra, "ema": c.ema})
+            if self.ema is not None:
+                extra["ema"] = c.ema
+            save_model(self.model, self.out / "final", extra, state=self.ema_state())
         elif self.is_main:
             tqdm.write(f"time budget of {max_seconds:g} s spent at step {self.step} of {c.steps}: "
                        f"checkpoint saved; go on with --resume")

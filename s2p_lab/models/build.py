@@ -162,10 +162,14 @@ def load_model(path: str | os.PathLike) -> ColorizationModel:
     return model.eval()
 
 
-def save_model(model: ColorizationModel, directory: str | os.PathLike, extra_config: dict | None = None) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` into ``directory`` (both atomically)."""
+def save_model(model: ColorizationModel, directory: str | os.PathLike, extra_config: dict | None = None,
+               state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``model.safetensors`` and ``config.json`` into ``directory`` (both atomically).
+
+    ``state``: the tensors to write instead of the model's own (its state dict's keys, e.g. a
+    moving average of its weights)."""
     directory = Path(directory)
-    state = {k: v for k, v in model.state_dict().items()}
+    state = dict(model.state_dict() if state is None else state)
     config_text = json.dumps({"model": model.config.to_dict(), **(extra_config or {})}, indent=2)
     save_tensors(directory / WEIGHTS_NAME, state, {"s2p.model_config": json.dumps(model.config.to_dict())})
     write_bytes_atomic(directory / CONFIG_NAME, (config_text + "\n").encode())
