@@ -238,3 +238,18 @@ def test_target_style_pass_and_frozen_parts_stay_in_eval(tmp_path: Path, color_i
     trainer.train_step(batch)
     assert not trainer.model.style_encoder.training and trainer.model.generator.training
     assert all(torch.equal(v, stats[k]) for k, v in trainer.model.style_encoder.state_dict().items())
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_starts_from_what_exists(path: Path) -> None:
+    """Each config in configs/ is valid, writes under runs/, says what it is for, and starts from
+    weights the repository holds or from an earlier stage's run."""
+    from s2p_lab.train_config import load_config
+
+    config = load_config(path)
+    assert config.out.startswith("runs/"), config.out
+    assert config.data.endswith("illustrations")
+    if config.init:
+        assert config.init.startswith("runs/") or (ROOT / config.init).exists(), \
+            f"{path.name}: init {config.init} is neither in the repository nor an earlier run"
+    assert json.loads(path.read_text()).get("notes"), f"{path.name}: say what the run is for in 'notes'"
