@@ -48,7 +48,7 @@ from .losses import lsgan, reconstruction_losses
 from .models import ColorizationModel, Discriminator, ModelConfig, save_model, spread_reach
 from .runtime import bf16_available
 from .train_config import FLAGS, TrainConfig, load_config
-from .weights import load_tensors, save_tensors
+from .weights import load_tensors, save_tensors, section
 
 __all__ = ["TrainConfig", "Trainer", "add_arguments", "checkpoint_path", "list_checkpoints", "main", "run"]
 
@@ -70,7 +70,7 @@ def _checkpoint_discriminator(path: str | os.PathLike) -> dict[str, torch.Tensor
     if not file.is_file():
         return None
     tensors, _ = load_tensors(file)
-    disc = {k[len("disc.") :]: v.float() for k, v in tensors.items() if k.startswith("disc.")}
+    disc = {k: v.float() for k, v in section(tensors, "disc").items()}
     return disc or None
 
 
@@ -268,11 +268,11 @@ class Trainer:
         if saved != self.config.model:
             raise CheckpointError(f"{path.name}: checkpoint was trained with another model config: {saved}")
         try:
-            self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-            self.disc.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("disc.")})
+            self.model.load_state_dict(section(tensors, "model"))
+            self.disc.load_state_dict(section(tensors, "disc"))
             _restore_optimizer("opt_g", self.opt_g, tensors, meta["s2p.opt_g_groups"])
             _restore_optimizer("opt_d", self.opt_d, tensors, meta["s2p.opt_d_groups"])
-            ema = {k[4:]: v.float().clone() for k, v in tensors.items() if k.startswith("ema.")}
+            ema = {k: v.float().clone() for k, v in section(tensors, "ema").items()}
             if ema and set(ema) != set(self._ema_sources()):
                 raise KeyError("its moving average does not match the model's tensors")
             self.ema, self.ema_steps = (ema, int(meta.get("s2p.ema_steps", step))) if ema else (None, 0)

@@ -35,6 +35,13 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def section(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """The tensors of one part of a checkpoint (``model``, ``disc``, ``ema``, ...), their keys without
+    the ``name.`` prefix."""
+    prefix = name + "."
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:
     """Save tensors as safetensors atomically, with a checksum in the header."""
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}

@@ -443,3 +443,13 @@ def test_missing_weights(tmp_path: Path, capsys) -> None:
 
 def test_every_weights_error_is_a_user_error() -> None:
     assert issubclass(WeightsError, S2PError) and issubclass(CheckpointError, WeightsError)
+
+
+def test_section_takes_one_part_of_a_checkpoint() -> None:
+    from s2p_lab.weights import section
+
+    t = torch.zeros(1)
+    tensors = {"model.a.weight": t, "model.b": t, "models.x": t, "ema.a.weight": t, "disc.c": t, "model": t}
+    assert sorted(section(tensors, "model")) == ["a.weight", "b"]
+    assert list(section(tensors, "ema")) == ["a.weight"]
+    assert section(tensors, "opt_g") == {}

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import WeightsError
 from ..fileio import write_bytes_atomic
-from ..weights import load_tensors, save_tensors
+from ..weights import load_tensors, save_tensors, section
 from .config import ModelConfig
 from .generator import Generator, GeneratorOutput
 from .style_encoder import StyleCode, StyleEncoder
@@ -152,10 +152,8 @@ def load_model(path: str | os.PathLike) -> ColorizationModel:
     file, config = resolve_weights(path)
     tensors, _ = load_tensors(file)
     if any(k.startswith("model.") for k in tensors):  # a training checkpoint: take the model part,
-        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         # with its moving average in place of the weights where the run kept one
-        model_state.update({k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")})
-        tensors = model_state
+        tensors = {**section(tensors, "model"), **section(tensors, "ema")}
     model = ColorizationModel(config)
     _check_state(model, tensors, file.name)
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
