@@ -1,9 +1,10 @@
 """ONNX export of the generator's inference stages, and an onnxruntime backend for the colorizer.
 
 On CPUs without fast bf16 (no AVX-512 BF16 or AMX) the colorizer runs in float32, and there
-onnxruntime runs the generator about 1.6x faster than PyTorch (``bench/RESULTS.md``). Where bf16
-is fast, PyTorch with bf16 autocast is faster still and stays the default. Needs the optional
-packages ``onnx`` and ``onnxruntime``::
+onnxruntime colors a fresh sketch faster than PyTorch (v0.3 at 512 px on an AVX2 CPU: 1.26x; hint
+edits are slower, without PyTorch's level-wise edit; ``bench/RESULTS.md``). Where bf16 is fast,
+PyTorch with bf16 autocast is faster still and stays the default. Needs the optional packages
+``onnx`` and ``onnxruntime`` (the ``onnx`` extra)::
 
     colorizer = Colorizer.from_pretrained(backend="onnxruntime")
     paths = export_onnx(colorizer.model, "exported/")  # the three graphs as files
@@ -15,7 +16,9 @@ attention): ``encode_sketch`` (sketch to skip features), ``hint_features`` (skip
 map to the decoder's shared inputs) and ``decode`` (``decode_hinted``: those and one style code to
 colors). The modules below only flatten the dataclasses into tensors. Height and width are
 dynamic (multiples of ``2**levels``); a batch is one sketch and one reference. The style encoder
-stays in PyTorch: it is small and runs once per reference.
+stays in PyTorch: it is small and runs once per reference. So does a frozen sketch backbone
+(``ModelConfig.sketch_backbone``), run once per sketch and added to the bottleneck skip that
+``encode_sketch.onnx`` gives (the graph is the U-net's encoder alone).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ class _EncodeSketch(nn.Module):
         self.generator = generator
 
     def forward(self, sketch: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.generator.encode_sketch(sketch).skips)
+        # the frozen sketch backbone stays in PyTorch: its "same" padding and the resize of its
+        # features depend on the sketch's size, which a traced graph would fix at the example's
+        return tuple(self.generator.encode_sketch(sketch, backbone=False).skips)
 
 
 class _HintFeatures(nn.Module):
@@ -138,6 +143,7 @@ class OnnxGenerator:
             name: ort.InferenceSession(graphs[name], options, providers=["CPUExecutionProvider"]) for name in STAGES
         }
         self.levels = model.generator.config.levels
+        self.generator = model.generator if model.generator.sketch_backbone is not None else None
 
     @staticmethod
     def _array(t: torch.Tensor):
@@ -150,7 +156,11 @@ class OnnxGenerator:
     def encode_sketch(self, sketch: torch.Tensor) -> SketchFeatures:
         if sketch.shape[0] != 1:
             return SketchFeatures([torch.cat(s) for s in zip(*(self.encode_sketch(x[None]).skips for x in sketch))])
-        return SketchFeatures(self._run("encode_sketch", {"sketch": sketch}))
+        skips = self._run("encode_sketch", {"sketch": sketch})
+        if self.generator is not None:
+            with torch.inference_mode():
+                skips[-1] = self.generator.join_sketch_backbone(sketch.float(), skips[-1])
+        return SketchFeatures(skips)
 
     def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
         feeds = {"hint_map": hint_map, **{f"skip{i}": s for i, s in enumerate(features.skips)}}

@@ -271,6 +271,32 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     assert sorted(p.name for p in paths.values()) == ["decode.onnx", "encode_sketch.onnx", "hint_features.onnx"]
 
 
+def test_onnxruntime_backend_matches_torch_with_a_sketch_backbone(tiny_config: ModelConfig) -> None:
+    """The frozen sketch backbone pads and resizes by the sketch's size: the backend runs it in
+    PyTorch, so sizes other than the export's example (odd bottleneck sides here) stay exact."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from dataclasses import replace
+
+    model = randomized_model(replace(tiny_config, sketch_backbone="efficientnet_lite0"))
+    rng = np.random.default_rng(6)
+    sketch = np.where(rng.random((200, 136)) > 0.9, 0, 255).astype(np.uint8)
+    runtime = Colorizer(model, backend="onnxruntime")
+    torch_fp32 = Colorizer(model, bf16=False)
+    for size in (200, 328):  # bottlenecks 25 x 17 and 41 x 28
+        prepared = torch_fp32.prepare_sketch(sketch, size)
+        with torch.inference_mode():
+            want = model.generator.encode_sketch(prepared.tensor).skips
+            ours = runtime._encode_sketch(prepared.tensor).skips
+        assert [w.shape for w in want] == [o.shape for o in ours]
+        for o, w in zip(ours, want):
+            _close(o, w, 1e-4)
+        style = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        for styles in ([style], []):  # without a reference the sketch's features carry more of the colors
+            a, b = runtime.colorize(sketch, styles, size=size)[0], torch_fp32.colorize(sketch, styles, size=size)[0]
+            assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+
+
 def test_ratios_pair_the_scenarios_of_each_repeat() -> None:
     """A busy moment slows the scenarios of one repeat together: the ratios are medians of the
     per-repeat ratios, not ratios of medians taken from different repeats."""

@@ -132,17 +132,25 @@ class Generator(nn.Module):
         )
         self.to_rgb = nn.Conv2d(c, 3, 3, padding=1)
 
-    def encode_sketch(self, sketch: torch.Tensor) -> SketchFeatures:
-        """Sketch (B, 1, H, W) with lines = 1 and paper = 0; H and W divisible by 2**levels."""
+    def encode_sketch(self, sketch: torch.Tensor, backbone: bool = True) -> SketchFeatures:
+        """Sketch (B, 1, H, W) with lines = 1 and paper = 0; H and W divisible by 2**levels.
+
+        ``backbone=False`` leaves out the frozen backbone's features (``join_sketch_backbone``
+        adds them), for a runtime that runs the two parts apart.
+        """
         x = self.stem(sketch)
         skips = []
         for stage in self.encoder:
             x = stage(x)
             skips.append(x)
-        if self.sketch_backbone is not None:
-            features = self.sketch_backbone(sketch_to_rgb01(sketch))
-            skips[-1] = skips[-1] + self.sketch_join(features, skips[-1].shape[-2:]).to(skips[-1].dtype)
+        if backbone and self.sketch_backbone is not None:
+            skips[-1] = self.join_sketch_backbone(sketch, skips[-1])
         return SketchFeatures(skips)
+
+    def join_sketch_backbone(self, sketch: torch.Tensor, bottleneck: torch.Tensor) -> torch.Tensor:
+        """The encoder's bottleneck skip plus the frozen backbone's features of the sketch."""
+        features = self.sketch_backbone(sketch_to_rgb01(sketch))
+        return bottleneck + self.sketch_join(features, bottleneck.shape[-2:]).to(bottleneck.dtype)
 
     def hint_features(self, features: SketchFeatures, hint_map: torch.Tensor) -> HintedFeatures:
         """The style-independent part of decoding: the (B|1, 4, H, W) hint map added at every level."""
