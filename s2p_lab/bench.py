@@ -467,9 +467,10 @@ class PeakMeter:
         return out
 
 
-def peak_of(peaks: dict, precision: str) -> float:
-    """The measured matmul rate (GFLOP/s) of ``precision`` ("bfloat16" or "float32")."""
-    return peaks["bf16_gflops"] if precision == "bfloat16" and "bf16_gflops" in peaks else peaks["fp32_gflops"]
+def peak_key(peaks: dict, precision: str) -> str:
+    """The key in ``peaks`` of the matmul rate that work in ``precision`` ("bfloat16" or "float32")
+    is held to (fp32 where no bf16 rate was measured: bf16 did not run there)."""
+    return "bf16_gflops" if precision == "bfloat16" and "bf16_gflops" in peaks else "fp32_gflops"
 
 
 def measure_peaks(quick: bool = False, device: str | None = None, repeats: int | None = None) -> dict:
@@ -761,7 +762,7 @@ def _measure_training(spec: dict) -> dict:
             if phase not in entry:
                 continue
             rate = entry[phase]["achieved_gflops"]
-            entry[phase]["ratio_to_peak"] = round(rate / peak_of(out["peaks"], precisions[key]), 3)
+            entry[phase]["ratio_to_peak"] = round(rate / out["peaks"][peak_key(out["peaks"], precisions[key])], 3)
             if "bf16_gflops" in out["peaks"]:
                 entry[phase]["ratio_to_bf16_peak"] = round(rate / out["peaks"]["bf16_gflops"], 3)
             entry[phase]["ratio_to_fp32_peak"] = round(rate / out["peaks"]["fp32_gflops"], 3)
@@ -820,9 +821,8 @@ def _derive(entry: dict) -> None:
     """Floors and ratios of one size entry, from its FLOPs and the peaks measured beside them."""
     if "gflop" not in entry or "latency_ms" not in entry:
         return
-    peak_name = "bf16_gflops" if entry.get("precision") == "bfloat16" and "bf16_gflops" in entry["peaks"] else "fp32_gflops"
-    entry["peak_used"] = peak_name
-    peak = entry["peaks"][peak_name]
+    entry["peak_used"] = peak_key(entry["peaks"], entry.get("precision", "bfloat16"))
+    peak = entry["peaks"][entry["peak_used"]]
     entry["floor_ms"] = {k: round(v / peak * 1000, 2) for k, v in entry["gflop"].items()}
     entry["ratio_to_floor"] = {
         k: round(entry["latency_ms"][k] / entry["floor_ms"][k], 2) for k in entry["latency_ms"] if entry["floor_ms"].get(k)

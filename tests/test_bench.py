@@ -317,7 +317,7 @@ def test_ratios_pair_the_scenarios_of_each_repeat() -> None:
 
 def test_floor_uses_the_peak_of_the_precision_that_ran() -> None:
     """A float32 run (no fast bf16: the meter then times no bf16 at all) is held to the fp32 rate."""
-    from s2p_lab.bench import _derive, peak_of
+    from s2p_lab.bench import _derive, peak_key
 
     scenarios = ("one", "one_network_only", "hint_edit", "hint_edit_wide", "nine_batched", "nine_single", "nine_single_cached")
     for precision, peaks, expected in (("float32", {"fp32_gflops": 100.0}, 100.0),
@@ -326,6 +326,6 @@ def test_floor_uses_the_peak_of_the_precision_that_ran() -> None:
         entry = {"precision": precision, "peaks": peaks, "gflop": {k: 1.0 for k in scenarios},
                  "latency_ms": {k: 20.0 for k in scenarios}}
         _derive(entry)
-        assert peak_of(peaks, precision) == expected
+        assert peaks[peak_key(peaks, precision)] == expected
         assert entry["floor_ms"]["one"] == round(1000 / expected, 2)
         assert entry["ratio_to_floor"]["one"] == round(20.0 / (1000 / expected), 2)
