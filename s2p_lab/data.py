@@ -59,6 +59,28 @@ class SynthesisConfig:
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
 
+REFERENCE_CELL = 8  # the style encoder's token grid: one token per 8 x 8 reference pixels
+
+
+def reference_place(source: np.ndarray, box: tuple[int, int, int, bool], cell: int = REFERENCE_CELL) -> torch.Tensor:
+    """Where each ``cell`` x ``cell`` block of a synthesized reference lies in the target crop.
+
+    ``source``: the reference's map of illustration pixel coordinates (``synthesize_reference``
+    with ``with_source``); ``box``: the target crop (x, y, side, mirrored). Returns (2, S/cell,
+    S/cell) float32: x and y as shares of the target's side (0..1; outside it where the block came
+    from elsewhere in the illustration). A block's place is its pixels' mean: the patch shuffle
+    cuts on multiples of the block, so no block straddles two patches.
+    """
+    x, y, side, mirrored = box
+    size = source.shape[0]
+    blocks = cv2.resize(source, (size // cell, size // cell), interpolation=cv2.INTER_AREA)
+    u = (blocks[..., 0] - x + 0.5) / side
+    v = (blocks[..., 1] - y + 0.5) / side
+    if mirrored:
+        u = 1.0 - u
+    return torch.from_numpy(np.stack([u, v]).astype(np.float32))
+
+
 def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
     """Image files under ``root`` (recursively); with ``holdout`` the validation split is left out."""
     root = Path(root)
@@ -111,8 +133,11 @@ class IllustrationDataset(Dataset):
     synthesis is a pure function of ``(seed, index, number)``: the same in every process and worker.
     """
 
-    def __init__(self, root: str | Path, config: SynthesisConfig | None = None, *, seed: int = 0, holdout: bool = True):
+    def __init__(self, root: str | Path, config: SynthesisConfig | None = None, *, seed: int = 0, holdout: bool = True,
+                 reference_places: bool = False):
         self.config = config or SynthesisConfig()
+        # each sample also carries "reference_place": where each reference cell lies in the target
+        self.reference_places = reference_places
         self.files = list_images(root, holdout=holdout)
         self._cache: dict[int, np.ndarray] = {}
         self.seed = int(seed)
@@ -128,7 +153,8 @@ class IllustrationDataset(Dataset):
                 raise TrainingError(f"training image unusable: {exc}") from None
         return self._cache[index]
 
-    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, bool]]:
+        """A random square crop at ``size`` and where it lies in ``image``: (x, y, side, mirrored)."""
         size = self.config.size
         h, w = image.shape[:2]
         side = size * float(np.exp(rng.uniform(0.0, np.log(self.config.max_zoom))))
@@ -138,9 +164,10 @@ class IllustrationDataset(Dataset):
         crop = image[y : y + side, x : x + side]
         interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
         crop = cv2.resize(crop, (size, size), interpolation=interp)
-        if rng.random() < 0.5:
+        mirrored = bool(rng.random() < 0.5)
+        if mirrored:
             crop = crop[:, ::-1]
-        return np.ascontiguousarray(crop)
+        return np.ascontiguousarray(crop), (x, y, side, mirrored)
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, torch.Tensor]:
         index, number = (item, item) if isinstance(item, (int, np.integer)) else item
@@ -151,22 +178,27 @@ class IllustrationDataset(Dataset):
         cfg = self.config
         image = self.image(index)
         jitter = ColorJitter.random(rng, cfg.p_jitter)
-        target = jitter(self._crop(image, rng))
+        crop, box = self._crop(image, rng)
+        target = jitter(crop)
         sketch = synthesize_sketch(target, rng, cfg.extractors)
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
             # what the colorizer does with every hint: the network sees it spread over its region
             hints = spread_hints(hints, region_map(sketch), cfg.hint_reach * max(sketch.shape))
-        reference = synthesize_reference(jitter(image), rng, cfg.style_size)
+        made = synthesize_reference(jitter(image), rng, cfg.style_size, with_source=self.reference_places)
+        reference, source = made if self.reference_places else (made, None)
         reference = ToneJitter.random(rng, cfg.p_reference_tone)(reference)
-        return {
+        sample = {
             "sketch": to_tensor_sketch(sketch),
             "hints": torch.from_numpy(np.ascontiguousarray(hints.transpose(2, 0, 1))).float(),
             "reference": to_tensor_image(reference),
             "has_reference": torch.tensor(float(rng.random() >= cfg.p_no_reference)),
             "target": to_tensor_image(target),
         }
+        if self.reference_places:
+            sample["reference_place"] = reference_place(source, box, REFERENCE_CELL)
+        return sample
 
 
 class SampleStream(Sampler[list[tuple[int, int]]]):

@@ -66,20 +66,28 @@ class ToneJitter:
         return cv2.cvtColor(np.clip(hsv + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)
 
 
-def shuffle_patches(image: np.ndarray, grid: int, rng: np.random.Generator) -> np.ndarray:
-    """Cut a square image into grid x grid patches and put them back in random order."""
+def patch_order(grid: int, rng: np.random.Generator) -> np.ndarray:
+    """A random order of the grid x grid patches (``arrange_patches``)."""
+    return rng.permutation(grid * grid)
+
+
+def arrange_patches(image: np.ndarray, grid: int, order: np.ndarray) -> np.ndarray:
+    """Cut a square image (of any channels) into grid x grid patches and put them back in ``order``."""
     size = image.shape[0] // grid * grid
     image = image[:size, :size]
     step = size // grid
     patches = [image[r : r + step, c : c + step] for r in range(0, size, step) for c in range(0, size, step)]
-    order = rng.permutation(len(patches))
     rows = [np.concatenate([patches[order[r * grid + c]] for c in range(grid)], axis=1) for r in range(grid)]
     return np.concatenate(rows, axis=0)
 
 
-def random_warp(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    """A random rotation, scale, shear and perspective, reflecting at the borders."""
-    h, w = image.shape[:2]
+def shuffle_patches(image: np.ndarray, grid: int, rng: np.random.Generator) -> np.ndarray:
+    """Cut a square image into grid x grid patches and put them back in random order."""
+    return arrange_patches(image, grid, patch_order(grid, rng))
+
+
+def warp_matrix(h: int, w: int, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A random rotation, scale, shear and perspective of an h x w image, as a 3 x 3 matrix."""
     jitter = 0.18 * strength * min(h, w)
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = src + rng.uniform(-jitter, jitter, size=(4, 2)).astype(np.float32)
@@ -87,7 +95,18 @@ def random_warp(image: np.ndarray, rng: np.random.Generator, strength: float = 1
     angle = rng.uniform(-30, 30) * strength
     scale = rng.uniform(0.85, 1.2)
     rotation = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), [0, 0, 1]])
-    return cv2.warpPerspective(image, rotation @ perspective, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+    return rotation @ perspective
+
+
+def apply_warp(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``image`` warped by ``matrix``, reflecting at the borders (a coordinate map warps alike)."""
+    h, w = image.shape[:2]
+    return cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+
+
+def random_warp(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A random rotation, scale, shear and perspective, reflecting at the borders."""
+    return apply_warp(image, warp_matrix(*image.shape[:2], rng, strength))
 
 
 def synthesize_reference(
@@ -97,20 +116,39 @@ def synthesize_reference(
     *,
     p_shuffle: float = 0.7,
     p_warp: float = 0.9,
-) -> np.ndarray:
-    """A size x size style reference from a color image (uint8 RGB) whose layout is scrambled."""
+    with_source: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """A size x size style reference from a color image (uint8 RGB) whose layout is scrambled.
+
+    ``with_source``: also return where each reference pixel came from, a (size, size, 2) float32
+    map of ``image``'s pixel coordinates (x, y), made by the same crop, flip, warp and shuffle
+    (the same random draws: the reference is the same either way).
+    """
     h, w = image.shape[:2]
     ch = int(h * rng.uniform(0.55, 1.0))
     cw = int(w * rng.uniform(0.55, 1.0))
     y = int(rng.integers(0, h - ch + 1))
     x = int(rng.integers(0, w - cw + 1))
     crop = cv2.resize(image[y : y + ch, x : x + cw], (size, size), interpolation=cv2.INTER_AREA)
+    source = None
+    if with_source:  # pixel centres of the crop, resized as the crop was
+        xs = x + (np.arange(size, dtype=np.float32) + 0.5) * cw / size - 0.5
+        ys = y + (np.arange(size, dtype=np.float32) + 0.5) * ch / size - 0.5
+        source = np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32)
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
+        source = None if source is None else source[:, ::-1]
     if rng.random() < p_warp:
-        crop = random_warp(np.ascontiguousarray(crop), rng)
+        matrix = warp_matrix(size, size, rng)
+        crop = apply_warp(np.ascontiguousarray(crop), matrix)
+        source = None if source is None else apply_warp(np.ascontiguousarray(source), matrix)
     if rng.random() < p_shuffle:
-        crop = shuffle_patches(crop, int(rng.choice([2, 4, 4, 8])), rng)
+        grid = int(rng.choice([2, 4, 4, 8]))
+        order = patch_order(grid, rng)
+        crop = arrange_patches(crop, grid, order)
+        source = None if source is None else arrange_patches(source, grid, order)
         if crop.shape[0] != size:
             crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(crop)
+            source = None if source is None else cv2.resize(source, (size, size), interpolation=cv2.INTER_NEAREST)
+    crop = np.ascontiguousarray(crop)
+    return (crop, np.ascontiguousarray(source)) if with_source else crop

@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
 from .fileio import write_bytes_atomic
-from .losses import lsgan, reconstruction_losses
+from .losses import correspondence_loss, lsgan, reconstruction_losses
 from .models import ColorizationModel, Discriminator, ModelConfig, save_model, spread_reach
 from .runtime import bf16_available
 from .train_config import FLAGS, TrainConfig, load_config
@@ -124,7 +124,8 @@ class Trainer:
         c.synthesis.size, c.synthesis.style_size = c.size, c.model.style_size
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.distributed = self.world > 1
-        self.dataset = IllustrationDataset(c.data, c.synthesis, seed=c.seed)
+        self.dataset = IllustrationDataset(c.data, c.synthesis, seed=c.seed,
+                                           reference_places=c.losses.correspondence > 0)
         if self.distributed and not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         self.rank = dist.get_rank() if self.distributed else 0
@@ -356,10 +357,22 @@ class Trainer:
         gan = gan_weight(self.step, c.gan_start)
         set_train_mode(self.model)
         set_train_mode(self.disc)
+        attention = list(self.model.generator.mid_attention) if w.correspondence > 0 else []
+        for layer in attention:
+            layer.record_weights = True
         with self._autocast():
             out, _ = self.g_net(b)
             losses = reconstruction_losses(out, b["target"])
             total = w.l1 * losses["l1"] + w.gray_guide * losses.get("gray_guide", 0) + w.color_guide * losses.get("color_guide", 0)
+            if attention:
+                levels = self.model.config.levels
+                grid = (b["sketch"].shape[-2] >> levels, b["sketch"].shape[-1] >> levels)  # the bottleneck's
+                terms = [correspondence_loss(layer.recorded, grid, b["reference_place"], b["has_reference"])
+                         for layer in attention]
+                terms = [t for t in terms if t is not None]
+                if terms:
+                    losses["correspondence"] = torch.stack(terms).mean()
+                    total = total + w.correspondence * losses["correspondence"]
             if gan > 0:
                 target_style = self.target_style(b["target"])
                 self.disc.requires_grad_(False)  # the generator's update leaves the discriminator alone
@@ -368,6 +381,8 @@ class Trainer:
                 losses["g_adv"] = lsgan(logits, True)
                 losses["g_style"] = F.mse_loss(style_pred.float(), target_style.float())
                 total = total + gan * (w.adversarial * losses["g_adv"] + w.style_aux * losses["g_style"])
+        for layer in attention:
+            layer.record_weights, layer.recorded = False, None
         if not torch.isfinite(total):
             raise self._stopped(f"loss is {total.item()} (not finite)")
         self.opt_g.zero_grad(set_to_none=True)

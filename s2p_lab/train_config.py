@@ -137,6 +137,8 @@ class TrainConfig:
         for name, value in dataclasses.asdict(self.losses).items():
             if value < 0:
                 raise TrainingError(f"losses.{name} must be 0 or more, got {value}")
+        if self.losses.correspondence > 0 and self.model.style_transfer != "attention":
+            raise TrainingError("losses.correspondence needs the attention to the reference: model.style_transfer 'attention'")
         return self
 
 

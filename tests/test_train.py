@@ -61,7 +61,7 @@ def test_three_steps_then_resume(tmp_path: Path, color_images: Path, tiny_config
     assert len(changed) > len(before) // 2, "a real optimizer step changes most weights"
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(np.isfinite(r["l1"]) for r in records) and "d" in records[-1], "GAN terms join at gan_start"
+    assert all(np.isfinite(r["l1"]) for r in records) and {"d", "g_adv"} <= set(records[-1]), "GAN terms join at gan_start"
     assert [p.name for p in list_checkpoints(out)] == ["ckpt-0000003.safetensors", "ckpt-0000002.safetensors"]
     assert (out / "samples-0000003.png").exists() and (out / "final" / "model.safetensors").exists()
 
@@ -253,3 +253,67 @@ def test_every_shipped_config_loads_and_starts_from_what_exists(path: Path) -> N
         assert config.init.startswith("runs/") or (ROOT / config.init).exists(), \
             f"{path.name}: init {config.init} is neither in the repository nor an earlier run"
     assert json.loads(path.read_text()).get("notes"), f"{path.name}: say what the run is for in 'notes'"
+
+
+def test_reference_places_point_at_the_target_colors_they_came_from(color_images: Path) -> None:
+    """Each reference token's place in the target (what the correspondence loss supervises): the
+    target's color there is the token's color, far closer than at another token's place."""
+    import cv2
+
+    config = SynthesisConfig(size=128, style_size=128, p_jitter=0.0, p_reference_tone=0.0)
+    with_places = IllustrationDataset(color_images, config, seed=1, holdout=False, reference_places=True)
+    without = IllustrationDataset(color_images, config, seed=1, holdout=False)
+    right, wrong = [], []
+    for number in range(12):
+        sample, plain = with_places[(number % len(with_places), number)], without[(number % len(without), number)]
+        assert set(sample) - set(plain) == {"reference_place"}
+        assert all(torch.equal(sample[k], plain[k]) for k in plain), "the places change no sample"
+        u, v = sample["reference_place"].numpy()
+        assert u.shape == (16, 16)
+        inside = (u > 0.05) & (u < 0.95) & (v > 0.05) & (v < 0.95)
+        if inside.sum() < 2:
+            continue
+        target = cv2.blur(((sample["target"].numpy().transpose(1, 2, 0) + 1) * 127.5), (9, 9))
+        cells = cv2.resize((sample["reference"].numpy().transpose(1, 2, 0) + 1) * 127.5, (16, 16), interpolation=cv2.INTER_AREA)
+        there = target[(v[inside] * 128).astype(int), (u[inside] * 128).astype(int)]
+        right.append(np.abs(there - cells[inside]).mean())
+        elsewhere = np.random.default_rng(number).permutation(len(there))
+        wrong.append(np.abs(there[elsewhere] - cells[inside]).mean())
+    assert len(right) >= 4
+    assert np.mean(right) < 0.5 * np.mean(wrong), (np.mean(right), np.mean(wrong))
+
+
+def test_correspondence_loss_rewards_attention_at_the_right_place() -> None:
+    from s2p_lab.losses import correspondence_loss
+
+    grid = (4, 4)
+    ys, xs = torch.meshgrid((torch.arange(4) + 0.5) / 4, (torch.arange(4) + 0.5) / 4, indexing="ij")
+    place = torch.stack([xs.flip(1), ys])[None]  # the reference is the target mirrored
+    right = torch.zeros(1, 2, 16, 16)
+    for q in range(16):
+        row, col = divmod(q, 4)
+        right[0, :, q, row * 4 + (3 - col)] = 1.0  # each query attends to its own mirrored token
+    uniform = torch.full((1, 2, 16, 16), 1 / 16)
+    present = torch.ones(1)
+    good = correspondence_loss(right, grid, place, present, reach=1.0)
+    bad = correspondence_loss(uniform, grid, place, present, reach=1.0)
+    assert good is not None and bad is not None and good < 0.01 < 1.0 < bad
+    assert correspondence_loss(uniform, grid, place, torch.zeros(1)) is None, "no reference: nothing to supervise"
+    assert correspondence_loss(uniform, grid, place + 5.0, present) is None, "no token from the target"
+
+
+@pytest.mark.slow
+def test_training_with_the_correspondence_loss(tmp_path: Path, color_images: Path, tiny_config) -> None:
+    from s2p_lab.losses import LossWeights
+
+    config = _config(color_images, tmp_path / "run", tiny_config, steps=2, size=64, gan_start=100,
+                     losses=LossWeights(correspondence=0.1))
+    trainer = Trainer(config, progress=False)
+    records = [trainer.train_step(next(iter(trainer.loader()))) for _ in range(2)]
+    assert all(np.isfinite(r["correspondence"]) and r["correspondence"] > 0 for r in records)
+    grads = trainer.model.generator.mid_attention[0].key.weight.grad
+    assert grads is not None and grads.abs().sum() > 0
+    assert all(layer.recorded is None and not layer.record_weights for layer in trainer.model.generator.mid_attention)
+    with pytest.raises(Exception, match="correspondence"):
+        TrainConfig(data=str(color_images), losses=LossWeights(correspondence=0.1),
+                    model=type(tiny_config)(**{**tiny_config.to_dict(), "style_transfer": "global"})).validate()

@@ -133,13 +133,19 @@ class ReferenceAttention(nn.Module):
         nn.init.zeros_(self.out.bias)
         self.keep_weights = False
         self.last_weights: torch.Tensor | None = None
+        # training with a loss on the attention: keep the full weights, with their gradient
+        self.record_weights = False
+        self.recorded: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, tokens: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
         height, width = x.shape[-2:]
         q, k, v = self.heads_of(self.query(self.norm(x)), tokens)
-        if self.keep_weights:
+        if self.keep_weights or self.record_weights:
             weights = attention_weights(q, k)
-            self.last_weights = weights.detach().float().mean(1).unflatten(1, (height, width))
+            if self.keep_weights:
+                self.last_weights = weights.detach().float().mean(1).unflatten(1, (height, width))
+            if self.record_weights:
+                self.recorded = weights
             attended = weights @ v
         else:
             attended = F.scaled_dot_product_attention(q, k, v)
