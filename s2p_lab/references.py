@@ -130,25 +130,22 @@ def synthesize_reference(
     y = int(rng.integers(0, h - ch + 1))
     x = int(rng.integers(0, w - cw + 1))
     crop = cv2.resize(image[y : y + ch, x : x + cw], (size, size), interpolation=cv2.INTER_AREA)
-    source = None
+    layers = [crop]  # the reference, and its source map where asked: every step moves both alike
     if with_source:  # pixel centres of the crop, resized as the crop was
         xs = x + (np.arange(size, dtype=np.float32) + 0.5) * cw / size - 0.5
         ys = y + (np.arange(size, dtype=np.float32) + 0.5) * ch / size - 0.5
-        source = np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32)
+        layers.append(np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32))
     if rng.random() < 0.5:
-        crop = crop[:, ::-1]
-        source = None if source is None else source[:, ::-1]
+        layers = [layer[:, ::-1] for layer in layers]
     if rng.random() < p_warp:
         matrix = warp_matrix(size, size, rng)
-        crop = apply_warp(np.ascontiguousarray(crop), matrix)
-        source = None if source is None else apply_warp(np.ascontiguousarray(source), matrix)
+        layers = [apply_warp(np.ascontiguousarray(layer), matrix) for layer in layers]
     if rng.random() < p_shuffle:
         grid = int(rng.choice([2, 4, 4, 8]))
         order = patch_order(grid, rng)
-        crop = arrange_patches(crop, grid, order)
-        source = None if source is None else arrange_patches(source, grid, order)
-        if crop.shape[0] != size:
-            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-            source = None if source is None else cv2.resize(source, (size, size), interpolation=cv2.INTER_NEAREST)
-    crop = np.ascontiguousarray(crop)
-    return (crop, np.ascontiguousarray(source)) if with_source else crop
+        layers = [arrange_patches(layer, grid, order) for layer in layers]
+        if layers[0].shape[0] != size:
+            layers = [cv2.resize(layer, (size, size), interpolation=interpolation)
+                      for layer, interpolation in zip(layers, (cv2.INTER_AREA, cv2.INTER_NEAREST))]
+    layers = [np.ascontiguousarray(layer) for layer in layers]
+    return (layers[0], layers[1]) if with_source else layers[0]
