@@ -107,6 +107,44 @@ def gan_weight(step: int, start: int) -> float:
     return min(1.0, (step - start + 1) / max(1, start))
 
 
+class ScheduleFitter:
+    """How many steps fit a time budget, from the speed of the run's own steps.
+
+    It times the steps after ``measure_from`` (where the adversarial terms join, since they slow a
+    step) and the first two of the call (start-up: workers, kernel selection), and decides once
+    the window holds at least ``min_steps`` steps and ``window_share`` of the budget, or half of
+    the budget is spent. The answer keeps ``margin`` of the remaining time free for checkpoints,
+    sample grids and the final weights.
+    """
+
+    def __init__(self, budget: float, first_step: int, measure_from: int = 0, *, min_steps: int = 4,
+                 window_share: float = 0.1, margin: float = 0.08) -> None:
+        self.budget, self.min_steps, self.window_share, self.margin = budget, min_steps, window_share, margin
+        self.window_start = max(first_step + 2, measure_from + 1)
+        self.start_step: int | None = None
+        self.start_time = 0.0
+        self.steps: int | None = None  # the answer, once decided
+
+    def observe(self, step: int, elapsed: float) -> bool:
+        """Record that ``step`` steps are done after ``elapsed`` seconds; True once decided."""
+        if self.start_step is None and step >= self.window_start:
+            self.start_step, self.start_time = step, elapsed
+        if self.start_step is not None:
+            done, spent = step - self.start_step, elapsed - self.start_time
+            ready = done >= self.min_steps and spent >= self.window_share * self.budget
+        else:
+            done, spent, ready = 0, 0.0, False
+        if not ready and elapsed < 0.5 * self.budget:
+            return False
+        if done > 0 and spent > 0:
+            per_step = spent / done
+        else:  # the window never opened: the call's average so far
+            per_step = elapsed / max(step, 1)
+        remaining = max(0.0, self.budget - elapsed) * (1.0 - self.margin)
+        self.steps = step + int(remaining / per_step)
+        return True
+
+
 def set_train_mode(model: torch.nn.Module) -> None:
     """Train mode, except for parts whose parameters are all frozen (their statistics stay put)."""
     model.train()
@@ -132,6 +170,8 @@ class Trainer:
         if torch.cuda.is_available():
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(self.device)
+            torch.backends.cudnn.benchmark = True  # every step has the same shapes: pick the fastest kernels once
+            torch.set_float32_matmul_precision("high")  # what runs outside the bf16 autocast may use TF32
         else:
             self.device = torch.device("cpu")
         self.is_main = self.rank == 0
@@ -422,10 +462,11 @@ class Trainer:
         return SampleStream(len(self.dataset), batch=c.batch, seed=c.seed, start=self.step,
                             stop=c.steps if stop is None else stop, first=self.samples, rank=self.rank, world=self.world)
 
-    def loader(self) -> DataLoader:
-        """Batches from the current step on (the stream does not depend on ``workers``)."""
+    def loader(self, stop: int | None = None) -> DataLoader:
+        """Batches from the current step to ``stop`` (default ``config.steps``); the stream does not
+        depend on ``workers``."""
         c = self.config
-        return DataLoader(self.dataset, batch_sampler=self.stream(), num_workers=c.workers,
+        return DataLoader(self.dataset, batch_sampler=self.stream(stop), num_workers=c.workers,
                           persistent_workers=False, pin_memory=self.device.type == "cuda")
 
     def sample_batch(self, count: int = 8) -> dict[str, torch.Tensor]:
@@ -434,7 +475,7 @@ class Trainer:
         return default_collate([self.dataset[key] for key in next(iter(first))])
 
     def fit(self, resume: bool = False, callback: Callable[["Trainer", dict], None] | None = None,
-            max_seconds: float | None = None) -> dict:
+            max_seconds: float | None = None, fit_schedule: bool = False) -> dict:
         """Train until ``config.steps``; returns a summary (steps, seconds, last losses, finished).
 
         ``callback(trainer, record)`` runs on the main process after every logged step (live
@@ -442,13 +483,25 @@ class Trainer:
         time budget for this call (training steps only, not the start-up): after the step that
         passes it, a checkpoint is written and the call returns with ``finished`` False and no
         final weights; ``fit(resume=True)`` goes on exactly as if the run had not stopped.
+
+        ``fit_schedule`` (a fresh run with ``max_seconds``): the run measures its own speed once the
+        adversarial terms have joined and sets ``config.steps`` and the cosine schedule to the steps
+        that fit the budget (see :class:`ScheduleFitter`), so that a time-boxed stage, on a borrowed
+        GPU say, ends with a full schedule and final weights whatever the machine's speed.
         """
         if max_seconds is not None and not max_seconds > 0:
             raise TrainingError(f"the time budget must be positive, got {max_seconds}")
+        if fit_schedule and max_seconds is None:
+            raise TrainingError("fitting the schedule to the time needs a time budget (--max-minutes)")
+        if fit_schedule and self.distributed:
+            raise TrainingError("--fit-schedule times one process; under torchrun give --steps instead")
         c = self.config
         found = self.restore(resume)
         if found is not None and self.is_main:
             tqdm.write(f"resumed from {found.name} at step {self.step}")
+        if fit_schedule and found is not None:
+            raise TrainingError(f"{found.name} already has its schedule ({self.horizon} steps): a resumed run "
+                                f"keeps it; leave out --fit-schedule")
         c.schedule_steps = self.horizon  # saved resolved: a resume keeps this schedule
         if c.ema > 0 and self.ema is None:
             self.start_ema()
@@ -462,7 +515,12 @@ class Trainer:
         last: dict[str, float] = {}
         started, seconds_at_start, images = time.perf_counter(), self.seconds, 0
         finished = True
-        for batch in self.loader():
+        fitter = None
+        if fit_schedule:
+            fitter = ScheduleFitter(budget=max_seconds, first_step=self.step,
+                                    measure_from=c.gan_start if c.losses.adversarial > 0 else 0)
+        # a fitted run may be longer than the configured one: the stream then runs on until it stops
+        for batch in self.loader(stop=None if fitter is None else self.step + 100 * max(c.steps, 1000)):
             last = self.train_step(batch)
             self.update_ema()
             self.step += 1
@@ -470,6 +528,8 @@ class Trainer:
             images += c.batch * self.world
             self.seconds = seconds_at_start + time.perf_counter() - started
             bar.update(1)
+            if fitter is not None and fitter.steps is None and fitter.observe(self.step, time.perf_counter() - started):
+                self._set_schedule(fitter.steps, bar)
             if self.step % c.log_every == 0 or self.step == c.steps:
                 self._log(last, images / max(time.perf_counter() - started, 1e-6), bar, callback)
             if self.step % c.checkpoint_every == 0 or self.step == c.steps:
@@ -480,6 +540,8 @@ class Trainer:
                 if self.step % c.checkpoint_every != 0:
                     self.save_checkpoint()
                 finished = False
+                break
+            if self.step >= c.steps:
                 break
         bar.close()
         if self.is_main and finished:
@@ -495,6 +557,16 @@ class Trainer:
         if self.distributed:
             dist.barrier()
         return {"steps": self.step, "seconds": self.seconds, "last": last, "out": str(self.out), "finished": finished}
+
+    def _set_schedule(self, steps: int, bar: tqdm) -> None:
+        """Make ``steps`` the run's length and the cosine schedule's (fitted to the time budget)."""
+        c = self.config
+        c.steps = c.schedule_steps = self.horizon = max(steps, self.step + 1)
+        bar.total = c.steps
+        bar.refresh()
+        if self.is_main:
+            tqdm.write(f"schedule fitted to the time budget: {c.steps} steps")
+            write_bytes_atomic(self.out / "train_config.json", c.to_json().encode())
 
     def _out_of_time(self, elapsed: float, budget: float) -> bool:
         """Whether this call's time budget is spent; in a distributed run, whether any process's is
@@ -580,6 +652,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None, metavar="M",
                         help="stop after M minutes of training with a checkpoint (no final weights yet); "
                              "--resume goes on from it (for borrowed machines and time-boxed runs)")
+    parser.add_argument("--fit-schedule", action="store_true",
+                        help="with --max-minutes on a fresh run: measure the speed and set --steps and the cosine "
+                             "schedule to what fits the time, so the run ends with final weights")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -623,12 +698,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise TrainingError(f"--max-minutes must be positive, got {args.max_minutes:g}")
+    if args.fit_schedule and args.max_minutes is None:
+        raise TrainingError("--fit-schedule needs --max-minutes: the time to fit the schedule to")
     config = config_from_args(args)
     if config.keep_heap and dedicated_process() and not torch.cuda.is_available():
         keep_heap()
     trainer = Trainer(config, progress=not args.no_progress)
     budget = None if args.max_minutes is None else args.max_minutes * 60.0
-    summary = trainer.fit(resume=args.resume, max_seconds=budget)
+    summary = trainer.fit(resume=args.resume, max_seconds=budget, fit_schedule=args.fit_schedule)
     if trainer.is_main:
         print(json.dumps({**{k: summary[k] for k in ("steps", "seconds", "out", "finished")}, "heap_kept": heap_kept()}))
     if trainer.distributed:

@@ -317,3 +317,64 @@ def test_training_with_the_correspondence_loss(tmp_path: Path, color_images: Pat
     with pytest.raises(Exception, match="correspondence"):
         TrainConfig(data=str(color_images), losses=LossWeights(correspondence=0.1),
                     model=type(tiny_config)(**{**tiny_config.to_dict(), "style_transfer": "global"})).validate()
+
+
+# ------------------------------------------------------------------- a schedule fitted to a time budget
+
+
+def test_schedule_fitter_counts_the_steps_that_fit_after_the_adversarial_terms_join() -> None:
+    from s2p_lab.train import ScheduleFitter
+
+    fitter = ScheduleFitter(budget=100.0, first_step=0, measure_from=5)
+    # 0.5 s a step before the discriminator joins at step 5, 1 s a step after
+    elapsed, decided_at = 0.0, None
+    for step in range(1, 60):
+        elapsed += 0.5 if step <= 5 else 1.0
+        if fitter.observe(step, elapsed):
+            decided_at = step
+            break
+    # the window opens at step 6 (elapsed 3.5) and closes once it holds 10 s: step 16, elapsed 13.5
+    assert decided_at == 16
+    assert fitter.steps == 16 + int((100.0 - 13.5) * 0.92 / 1.0), "timed at the slower, adversarial speed"
+
+
+def test_schedule_fitter_decides_at_half_the_budget_even_if_the_window_never_opens() -> None:
+    from s2p_lab.train import ScheduleFitter
+
+    fitter = ScheduleFitter(budget=10.0, first_step=0, measure_from=1000)
+    assert not fitter.observe(1, 2.0) and not fitter.observe(2, 4.0)
+    assert fitter.observe(3, 6.0) and fitter.steps == 3 + int(4.0 * 0.92 / 2.0)
+
+
+@pytest.mark.slow
+def test_a_fitted_schedule_becomes_the_runs_and_a_resume_keeps_it(tmp_path: Path, color_images: Path,
+                                                                          tiny_config) -> None:
+    from s2p_lab.train import TrainingError
+
+    out = tmp_path / "fitted"
+    config = _config(color_images, out, tiny_config, steps=1_000_000, checkpoint_every=1000, sample_every=1000,
+                     log_every=1000)
+    trainer = Trainer(config, progress=False)
+    summary = trainer.fit(max_seconds=6.0, fit_schedule=True)
+    fitted = trainer.horizon
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["steps"] == saved["schedule_steps"] == fitted < 1_000_000, "the fitted schedule is the run's"
+    from s2p_lab.train import lr_scale
+
+    if summary["finished"]:  # the usual case; a machine that slows down after the timing may still run out
+        assert summary["steps"] == fitted and (out / "final" / "model.safetensors").exists()
+        assert lr_scale(fitted, config.warmup, fitted, config.cosine_end) == pytest.approx(config.cosine_end)
+    else:
+        assert summary["steps"] < fitted and list_checkpoints(out)
+    steps = summary["steps"]
+    again = Trainer(_config(color_images, out, tiny_config, steps=steps), progress=False)
+    with pytest.raises(TrainingError, match="keeps it"):
+        again.fit(resume=True, max_seconds=6.0, fit_schedule=True)
+
+
+def test_fit_schedule_needs_a_time_budget(tmp_path: Path, color_images: Path, capsys) -> None:
+    from s2p_lab.cli import main
+
+    code = main(["train", "--data", str(color_images), "--out", str(tmp_path / "r"), "--fit-schedule"])
+    assert code == 2
+    assert "--fit-schedule needs --max-minutes" in capsys.readouterr().err
