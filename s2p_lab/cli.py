@@ -37,6 +37,7 @@ def _colorize(args: argparse.Namespace) -> int:
 
     from .colorizer import Colorizer
     from .commands import EXIT_BAD_INPUT, one_line
+    from .correspondence import check_count
     from .errors import S2PError
     from .imageio import save_image
     from .palettes import extract_palette, load_palette
@@ -48,8 +49,9 @@ def _colorize(args: argparse.Namespace) -> int:
     line_strength = check_strength(args.line_strength)  # before the model loads
     reference_colors = (None if args.reference_colors is None
                         else check_strength(args.reference_colors, "--reference-colors"))
+    reference_hints = None if args.reference_hints is None else check_count(args.reference_hints)
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
-                                          reference_colors=reference_colors)
+                                          reference_colors=reference_colors, reference_hints=reference_hints)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0

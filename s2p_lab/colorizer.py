@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .correspondence import (MATCH_SIDE, MIN_SIMILARITY, ReferenceMatch, SketchCells, check_count, match_reference,
+                             reference_hints, sketch_cells)
 from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
@@ -139,6 +141,15 @@ class Colorizer:
     #: how far ``soft`` and ``flat`` move the region colors toward the reference's own spread of
     #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
     reference_colors: float = 0.5
+    #: reference hints per output (``correspondence``): colors matched from the reference to the
+    #: sketch's regions, given to the network beside the user's hints; 0 (the default) turns them
+    #: off, 24 is the measured setting (model card: better with a reference of the same drawing,
+    #: worse against the original colors with another illustration as the reference)
+    reference_hints: int = 0
+    #: a region gets a reference hint only where its cells' best matches are at least this similar
+    #: on average (``correspondence.MIN_SIMILARITY``): a reference that holds something like the
+    #: drawing gives hints, a landscape mostly none
+    reference_similarity: float = MIN_SIMILARITY
 
     def __init__(
         self,
@@ -150,6 +161,7 @@ class Colorizer:
         compile: bool = False,
         line_overlay: float = 1.0,
         reference_colors: float | None = None,
+        reference_hints: int | None = None,
         cache_size: int = 8,
         incremental: bool = True,
         backend: str = "torch",
@@ -161,7 +173,9 @@ class Colorizer:
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
         network's colors alone; ``check_strength``). ``reference_colors``: how far ``soft``
         and ``flat`` move the region colors toward the reference's spread of colors (None: the
-        class default, 0.5). ``backend="onnxruntime"``: run the
+        class default, 0.5). ``reference_hints``: how many point hints matched from each reference
+        the network gets beside the user's (None: the class default, 0: none; 24 is the measured
+        setting; ``render_references``). ``backend="onnxruntime"``: run the
         generator on onnxruntime in float32 (faster than PyTorch float32 on CPUs without bf16;
         needs ``onnx`` and ``onnxruntime``).
         """
@@ -170,6 +184,8 @@ class Colorizer:
         line_overlay = check_strength(line_overlay, "line_overlay")
         if reference_colors is not None:
             self.reference_colors = check_strength(reference_colors, "reference_colors")
+        if reference_hints is not None:
+            self.reference_hints = check_count(reference_hints, "reference_hints")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config
@@ -218,6 +234,7 @@ class Colorizer:
         self._shades: OrderedDict[str, np.ndarray] = OrderedDict()
         self._last: _LastRender | None = None
         self._clicks: tuple[tuple, np.ndarray] | None = None
+        self._matches: OrderedDict[tuple, ReferenceMatch | SketchCells] = OrderedDict()  # and each sketch's cells
         # References decoded at once, capped by pixels. The part shared by all references runs once
         # per call anyway; on a CPU one reference at a time from 256 px up is faster (its
         # activations stay in cache: 2.9 s vs 4.3 s for four at 512 px) and bounds peak memory,
@@ -313,7 +330,7 @@ class Colorizer:
     def _remember(self, cache: OrderedDict, key: str, value: object) -> None:
         cache[key] = value
         cache.move_to_end(key)
-        while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles else 1):
+        while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles or cache is self._matches else 1):
             cache.popitem(last=False)
 
     def reference_samples(self, styles: Sequence[ImageSource] | None) -> list[np.ndarray | None]:
@@ -364,6 +381,60 @@ class Colorizer:
             reach = None if self.hint_reach is None else self.hint_reach * max(drawn.shape[:2])
             array = spread_hints(drawn, self.regions(prepared), reach)  # a new map; drawn pixels kept
         return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+
+    def matched_hints(self, prepared: PreparedSketch, reference: ImageSource, hints: object = None,
+                      count: int | None = None) -> Hints:
+        """The reference hints for one reference (``correspondence.reference_hints``): up to
+        ``count`` (None: ``self.reference_hints``) point hints with colors matched from the
+        reference, none in a region the user's ``hints`` already color."""
+        count = self.reference_hints if count is None else check_count(count, "reference_hints")
+        if count == 0:
+            return Hints()
+        rgb = load_image(reference, mode="RGB")
+        key = (prepared.key, prepared.processing_size, _digest(rgb, MATCH_SIDE))
+        match = self._matches.get(key)
+        if match is None:
+            cells_key = (prepared.key, prepared.processing_size)
+            cells = self._matches.get(cells_key)
+            if cells is None:
+                lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+                cells = sketch_cells(lines)
+                self._remember(self._matches, cells_key, cells)
+            match = match_reference(cells, rgb)
+            self._remember(self._matches, key, match)
+        hints = Hints.load(hints)
+        hinted = self.hint_array(hints, prepared)[:, :, 3] > 0 if not hints.is_empty() else None
+        return reference_hints(match, self.regions(prepared), count, hinted=hinted,
+                               min_similarity=self.reference_similarity)
+
+    def render_references(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
+                          codes: StyleCode | None = None, count: int | None = None) -> np.ndarray:
+        """The network's outputs, uint8 (N, h, w, 3), one per reference, each with the user's
+        ``hints`` plus that reference's hints (``matched_hints``); ``codes``: the references'
+        ``encode_styles`` where the caller has them. A reference given as a style code gets no
+        reference hints (there is no image to match). The references that get none (most
+        landscapes: their features match no part of a figure) are decoded as one batch with the
+        user's hints, as ``render`` does; each of the others is decoded with its own hint map."""
+        hints = Hints.load(hints)
+        styles = list(styles or [])
+        codes = self.encode_styles(styles or None) if codes is None else codes
+        count = self.reference_hints if count is None else check_count(count, "reference_hints")
+        extras = [Hints() if count == 0 or isinstance(style, StyleCode) else self.matched_hints(prepared, style, hints, count)
+                  for style in styles]
+        plain = [i for i, extra in enumerate(extras) if extra.is_empty()]
+        if len(plain) == len(styles):  # no reference hints at all (or no references)
+            return self.render(prepared, self.hint_map(hints, prepared), codes)
+        outputs: list[np.ndarray | None] = [None] * len(styles)
+        if plain:  # the references without hints of their own: one batch, the user's hints alone
+            for i, rgb in zip(plain, self.render(prepared, self.hint_map(hints, prepared),
+                                                 codes.select(torch.tensor(plain)))):
+                outputs[i] = rgb
+        for i, extra in enumerate(extras):
+            if outputs[i] is None:
+                merged = Hints(points=list(hints.points) + list(extra.points), strokes=list(hints.strokes),
+                               raster=hints.raster)
+                outputs[i] = self.render(prepared, self.hint_map(merged, prepared), codes.select(slice(i, i + 1)))[0]
+        return np.stack(outputs)
 
     def refine(
         self,
@@ -629,6 +700,7 @@ class Colorizer:
         mode: str | None = None,
         palette: object = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
+        reference_hints: int | None = None,
     ) -> list[Image.Image]:
         """Colorize ``sketch`` once per style reference (or once from hints alone).
 
@@ -640,7 +712,9 @@ class Colorizer:
         ``"soft"``, ``"flat"`` or ``"raw"`` (None: ``default_mode``). ``palette``: a ``Palette``,
         its JSON dict or file, or an image to take one from; every region is snapped to its
         nearest palette color. ``recolor``: region label (``regions(prepared)``) -> RGB, regions
-        recolored by hand. Returns RGB images at the sketch's original size.
+        recolored by hand. ``reference_hints``: point hints matched from each reference that the
+        network gets beside ``hints`` (None: ``self.reference_hints``; 0: none;
+        ``render_references``). Returns RGB images at the sketch's original size.
         """
         if isinstance(styles, (str, os.PathLike, np.ndarray, Image.Image)):
             styles = [styles]
@@ -656,5 +730,9 @@ class Colorizer:
         bucket = self.paint_buckets(hints, prepared, mode)
         samples = (self.reference_samples(styles) if styles and self.reference_colors > 0 and mode != "raw"
                    else [None] * max(1, len(styles)))
+        if styles and (self.reference_hints if reference_hints is None else reference_hints):
+            rendered = self.render_references(prepared, hints, styles, codes, reference_hints)
+        else:
+            rendered = self.render(prepared, hint_map, codes)
         return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference))
-                for rgb, reference in zip(self.render(prepared, hint_map, codes), samples)]
+                for rgb, reference in zip(rendered, samples)]

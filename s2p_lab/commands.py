@@ -51,8 +51,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_refinement_options(parser: argparse.ArgumentParser) -> None:
-    """``--line-strength`` and ``--reference-colors``, as ``s2p colorize`` and ``s2p eval`` both take
-    them (each command checks the values with ``refine.check_strength`` before loading a model)."""
+    """``--line-strength``, ``--reference-colors`` and ``--reference-hints``, as ``s2p colorize`` and
+    ``s2p eval`` both take them (each command checks the values before loading a model)."""
     parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
                         help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
                              "0 the network's colors alone")
@@ -60,3 +60,7 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
                         help="how far the region colors move toward the reference's own spread of colors: "
                              "0 the network's colors, 1 the reference's (default: the colorizer's, 0.5; "
                              "not in raw mode)")
+    parser.add_argument("--reference-hints", type=int, default=None, metavar="N",
+                        help="point hints with colors matched from each reference to the sketch's regions, "
+                             "given to the network beside yours (default 0: none; 24 helps with a reference of the "
+                             "same drawing, see the model card)")

@@ -322,6 +322,29 @@ def test_reference_colors_slider(app, colorizer):
     app.reference_colors.value = colorizer.reference_colors
 
 
+def test_reference_hints_slider(app, colorizer):
+    """The slider starts at the colorizer's count (0: off), where the app gives the library's
+    picture; at 24 each variant is the network with its reference's matched hints, as
+    ``colorize(reference_hints=24)`` gives it (the similarity floor lowered so that the test's
+    flat references get hints too)."""
+    assert app.reference_hints.value == colorizer.reference_hints == 0
+    app.live.value = True
+    app.colorize()
+    styles = [r.rgb for r in app._refs if r.toggle.value]
+    plain = np.asarray(app.results[0], int)
+    assert np.abs(np.asarray(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], int) - plain).max() <= 2
+    colorizer.reference_similarity = 0.0
+    try:
+        app.reference_hints.value = 24
+        hinted = np.asarray(app.results[0], int)
+        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE, reference_hints=24)[0]
+    finally:
+        del colorizer.reference_similarity
+    assert np.abs(hinted - plain).mean() > 0.5
+    assert np.abs(np.asarray(direct, int) - hinted).max() <= 2
+    app.reference_hints.value = 0
+
+
 def test_internal_errors_are_reported_not_raised(app, colorizer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("decoder exploded\nsecond line")

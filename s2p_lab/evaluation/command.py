@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..commands import add_refinement_options
+from ..correspondence import check_count
 from ..errors import S2PError
 from ..fileio import write_bytes_atomic
 from ..refine import check_strength
@@ -74,6 +75,8 @@ def _colorizer(args: argparse.Namespace) -> Any:
     colorizer.line_overlay = float(args.line_strength)  # checked by run() before loading
     if args.reference_colors is not None:
         colorizer.reference_colors = float(args.reference_colors)
+    if args.reference_hints is not None:
+        colorizer.reference_hints = int(args.reference_hints)
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer
@@ -105,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     check_strength(args.line_strength)
     if args.reference_colors is not None:
         check_strength(args.reference_colors, "--reference-colors")
+    if args.reference_hints is not None:
+        check_count(args.reference_hints)
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
@@ -160,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["mode"] = colorizer.default_mode
     result["settings"]["line_strength"] = colorizer.line_overlay
     result["settings"]["reference_colors"] = colorizer.reference_colors
+    result["settings"]["reference_hints"] = colorizer.reference_hints
+    result["settings"]["reference_similarity"] = colorizer.reference_similarity
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")

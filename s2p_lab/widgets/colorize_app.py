@@ -167,6 +167,12 @@ class ColorizeApp(W.VBox):
                                               tooltip="how far region colors move toward the reference's own colors",
                                               layout=W.Layout(width="300px"))
         self.reference_colors.add_class("s2p-reference-colors")
+        self.reference_hints = W.IntSlider(value=int(getattr(colorizer, "reference_hints", 0)), min=0, max=48, step=4,
+                                           description="Ref. hints", continuous_update=False,
+                                           tooltip="point hints matched from each reference to the sketch's regions, "
+                                                   "given to the network beside yours (0: none)",
+                                           layout=W.Layout(width="300px"))
+        self.reference_hints.add_class("s2p-reference-hints")
         self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
         self.live.add_class("s2p-live")
         self.hint_count = W.HTML()
@@ -206,6 +212,7 @@ class ColorizeApp(W.VBox):
         self.canvas.on_client_ready(self._redraw)
         self.refine_mode.observe(lambda _c: self._after_edit(), names="value")
         self.reference_colors.observe(lambda _c: self._after_edit(), names="value")
+        self.reference_hints.observe(lambda _c: self._after_edit(), names="value")
         self.size.observe(lambda _c: self.recolored.clear(), names="value")  # labels belong to one size
         self.undo_button.on_click(self.undo)
         self.clear_button.on_click(self.clear_hints)
@@ -228,6 +235,7 @@ class ColorizeApp(W.VBox):
                 W.HBox([self.undo_button, self.clear_button, self.live], layout=W.Layout(align_items="center")),
                 self.refine_mode,
                 self.reference_colors,
+                self.reference_hints,
             ],
             layout=W.Layout(width=f"{max(side + 20, 440)}px", margin="0 16px 0 0"),
         )
@@ -401,7 +409,8 @@ class ColorizeApp(W.VBox):
             refs = [r for r in self._refs if r.toggle.value]
             codes = colorizer.encode_styles([r.rgb for r in refs] or None)  # cached per reference
             hints = self.hints
-            outputs = colorizer.render(prepared, colorizer.hint_map(hints, prepared), codes)
+            outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
+                                                  count=int(self.reference_hints.value))
             mode = self.refine_mode.value
             bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
             strength = float(self.reference_colors.value)
