@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .correspondence import (MATCH_SIDE, MIN_SIMILARITY, ReferenceMatch, SketchCells, check_count, match_reference,
-                             reference_hints, sketch_cells)
+from .correspondence import (MATCH_SIDE, MIN_IMAGE_SIMILARITY, MIN_SIMILARITY, ReferenceMatch, SketchCells, check_count,
+                             match_reference, reference_hints, sketch_cells)
 from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
@@ -150,6 +150,10 @@ class Colorizer:
     #: on average (``correspondence.MIN_SIMILARITY``): a reference that holds something like the
     #: drawing gives hints, a landscape mostly none
     reference_similarity: float = MIN_SIMILARITY
+    #: and a reference gives hints only where the whole sketch matches it at least this well on
+    #: average (``correspondence.MIN_IMAGE_SIMILARITY``): a colored copy of the drawing passes, a
+    #: patch-shuffled copy or another character mostly does not
+    reference_image_similarity: float = MIN_IMAGE_SIMILARITY
 
     def __init__(
         self,
@@ -405,7 +409,8 @@ class Colorizer:
         hints = Hints.load(hints)
         hinted = self.hint_array(hints, prepared)[:, :, 3] > 0 if not hints.is_empty() else None
         return reference_hints(match, self.regions(prepared), count, hinted=hinted,
-                               min_similarity=self.reference_similarity)
+                               min_similarity=self.reference_similarity,
+                               min_image_similarity=self.reference_image_similarity)
 
     def render_references(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
                           codes: StyleCode | None = None, count: int | None = None) -> np.ndarray:

@@ -106,6 +106,17 @@ def test_only_a_reference_that_looks_like_the_drawing_gives_hints(colorizer: Col
     landscapes = [len(colorizer.matched_hints(prepared, path, count=24).points)
                   for path in sorted((sample_dir / "styles").glob("*.png"))]
     assert own >= 8 and max(landscapes) < own and np.mean(landscapes) <= 3, (own, landscapes)
+    # the same colors cut into 8 x 8 shuffled patches: each part still matches some patch, but the
+    # sketch as a whole no longer matches well enough for any hint
+    from s2p_lab.evaluation.baselines import shuffle_patches
+
+    shuffled = shuffle_patches(mirrored_colored_portrait, seed=0)
+    assert len(colorizer.matched_hints(prepared, shuffled, count=24).points) == 0
+    colorizer.reference_image_similarity = 0.0
+    try:
+        assert len(colorizer.matched_hints(prepared, shuffled, count=24).points) > 0, "the whole-sketch floor stops them"
+    finally:
+        del colorizer.reference_image_similarity
 
 
 def test_the_colorizer_gives_the_network_reference_hints(colorizer: Colorizer, sample_dir: Path,

@@ -325,7 +325,7 @@ def test_reference_colors_slider(app, colorizer):
 def test_reference_hints_slider(app, colorizer):
     """The slider starts at the colorizer's count (0: off), where the app gives the library's
     picture; at 24 each variant is the network with its reference's matched hints, as
-    ``colorize(reference_hints=24)`` gives it (the similarity floor lowered so that the test's
+    ``colorize(reference_hints=24)`` gives it (the similarity floors lowered so that the test's
     flat references get hints too)."""
     assert app.reference_hints.value == colorizer.reference_hints == 0
     app.live.value = True
@@ -333,13 +333,13 @@ def test_reference_hints_slider(app, colorizer):
     styles = [r.rgb for r in app._refs if r.toggle.value]
     plain = np.asarray(app.results[0], int)
     assert np.abs(np.asarray(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], int) - plain).max() <= 2
-    colorizer.reference_similarity = 0.0
+    colorizer.reference_similarity = colorizer.reference_image_similarity = 0.0
     try:
         app.reference_hints.value = 24
         hinted = np.asarray(app.results[0], int)
         direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE, reference_hints=24)[0]
     finally:
-        del colorizer.reference_similarity
+        del colorizer.reference_similarity, colorizer.reference_image_similarity
     assert np.abs(hinted - plain).mean() > 0.5
     assert np.abs(np.asarray(direct, int) - hinted).max() <= 2
     app.reference_hints.value = 0

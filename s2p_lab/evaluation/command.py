@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["reference_colors"] = colorizer.reference_colors
     result["settings"]["reference_hints"] = colorizer.reference_hints
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
+    result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")
