@@ -728,16 +728,12 @@ class Colorizer:
         palette = load_palette(palette)
         prepared = self.prepare_sketch(sketch, size)
         hints = Hints.load(hints)
-        hint_map = self.hint_map(hints, prepared)
         # each reference decoded once, for its style code and its colors
         styles = [s if isinstance(s, StyleCode) else load_image(s, mode="RGB") for s in styles or []]
         codes = self.encode_styles(styles or None)
         bucket = self.paint_buckets(hints, prepared, mode)
         samples = (self.reference_samples(styles) if styles and self.reference_colors > 0 and mode != "raw"
                    else [None] * max(1, len(styles)))
-        if styles and (self.reference_hints if reference_hints is None else reference_hints):
-            rendered = self.render_references(prepared, hints, styles, codes, reference_hints)
-        else:
-            rendered = self.render(prepared, hint_map, codes)
+        rendered = self.render_references(prepared, hints, styles, codes, reference_hints)
         return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference))
                 for rgb, reference in zip(rendered, samples)]
