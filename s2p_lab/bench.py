@@ -480,11 +480,29 @@ def measure_peaks(quick: bool = False, device: str | None = None, repeats: int |
     return meter.result()
 
 
+def _cpu_attention_formulas() -> dict:
+    """FLOP formulas for the CPU fused attention kernels, which ``FlopCounterMode`` does not count
+    (it knows the CUDA ones): the same matmul FLOPs as the plain formula, whichever kernel runs."""
+    import torch
+    from torch.utils.flop_counter import sdpa_backward_flop_count, sdpa_flop_count
+
+    aten = torch.ops.aten
+
+    def forward(query, key, value, *args, out_shape=None, **kwargs) -> int:
+        return sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+        return sdpa_backward_flop_count(grad_out, query, key, value)
+
+    return {aten._scaled_dot_product_flash_attention_for_cpu: forward,
+            aten._scaled_dot_product_flash_attention_for_cpu_backward: backward}
+
+
 def count_flops(fn: Callable[[], object]) -> int:
     """FLOPs of one call (convolutions, matmuls, attention), from ``FlopCounterMode``."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False, custom_mapping=_cpu_attention_formulas()) as counter:
         fn()
     return int(counter.get_total_flops())
 

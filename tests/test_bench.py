@@ -329,3 +329,18 @@ def test_floor_uses_the_peak_of_the_precision_that_ran() -> None:
         assert peaks[peak_key(peaks, precision)] == expected
         assert entry["floor_ms"]["one"] == round(1000 / expected, 2)
         assert entry["ratio_to_floor"]["one"] == round(20.0 / (1000 / expected), 2)
+
+
+def test_flop_count_includes_the_cpu_fused_attention() -> None:
+    """The floor counts attention's matmuls whichever kernel runs them (FlopCounterMode alone
+    counts the CPU fused kernel as zero)."""
+    import torch.nn.functional as F
+
+    from s2p_lab.bench import count_flops
+
+    q, k, v = torch.randn(2, 4, 300, 32), torch.randn(2, 4, 100, 32), torch.randn(2, 4, 100, 32)
+    plain = count_flops(lambda: torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v)
+    assert plain == 2 * (2 * 2 * 4 * 300 * 100 * 32)
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v)) == plain
+    q.requires_grad_(True)
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v).sum().backward()) > plain

@@ -70,15 +70,24 @@ def _configs(tiny: ModelConfig) -> dict[str, ModelConfig]:
     }
 
 
+def _chunk_attention_always(monkeypatch: pytest.MonkeyPatch, dtype: torch.dtype, rows: int) -> None:
+    """Open the chunked attention's gate for ``dtype`` and any token count, in blocks of ``rows``."""
+    monkeypatch.setattr(inference, "CHUNKED_ATTENTION_DTYPES", (dtype,))
+    monkeypatch.setattr(inference, "CHUNKED_ATTENTION_MAX_TOKENS", 10**9)
+    monkeypatch.setattr(inference, "ATTENTION_ROWS", rows)
+
+
+@pytest.mark.parametrize("attention", ["fused", "chunked"])
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 2e-5), (torch.float64, 1e-11)])
 @pytest.mark.parametrize("design", ["attention", "global", "no_guides_4_levels", "pretrained_features"])
 def test_rewrite_matches_the_definition(tiny_config: ModelConfig, design: str, dtype: torch.dtype, tol: float,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                        attention: str, monkeypatch: pytest.MonkeyPatch) -> None:
     model = randomized_model(_configs(tiny_config)[design]).to(dtype)
     fast = optimize_for_inference(model)
-    # the size-gated rewrites on at every size, and attention in several blocks of queries
+    # the size-gated rewrites on at every size, and (chunked) attention in several blocks of queries
     monkeypatch.setattr(inference, "PHASED_MIN_PIXELS", 0)
-    monkeypatch.setattr(inference, "ATTENTION_ROWS", 40)
+    if attention == "chunked":
+        _chunk_attention_always(monkeypatch, dtype, 40)
     for height, width, batch in ((64, 64, 3), (96, 48, 1), (48, 80, 2)):
         _compare(model, fast, height, width, batch, dtype, tol)
 
@@ -99,6 +108,11 @@ def test_the_gated_rewrites_run_and_the_plain_operations_match(tiny_config: Mode
     monkeypatch.setattr(inference, "upsample_conv_phased", count_phased)
     monkeypatch.setattr(inference, "attention_chunked", count_chunked)
     monkeypatch.setattr(inference, "PHASED_MIN_PIXELS", 0)
+    # float64 is not a chunked dtype: the fused kernel
+    _compare(model, optimize_for_inference(model), 64, 64, 2, torch.float64, 1e-11)
+    assert calls["phased"] == 2 * tiny_config.levels and calls["chunked"] == 0
+    calls.update(phased=0, chunked=0)
+    _chunk_attention_always(monkeypatch, torch.float64, 40)
     _compare(model, optimize_for_inference(model), 64, 64, 2, torch.float64, 1e-11)
     assert calls["phased"] == 2 * tiny_config.levels and calls["chunked"] == 2 * 3
     # the export's variant: neither rewrite, same result
@@ -131,9 +145,19 @@ def test_shipped_weights(monkeypatch: pytest.MonkeyPatch) -> None:
         return phased(*args)
 
     monkeypatch.setattr(inference, "upsample_conv_phased", count_phased)
-    monkeypatch.setattr(inference, "ATTENTION_ROWS", 300)
     _compare(model, fast, 272, 248, 2, torch.float32, 5e-5)  # the last step is large: phased as at 512 px
     assert calls["phased"] == 2
+    _chunk_attention_always(monkeypatch, torch.float32, 300)
+    _compare(model, fast, 272, 248, 2, torch.float32, 5e-5)
+
+
+def test_chunked_attention_only_where_it_pays() -> None:
+    """bf16 with a few hundred tokens: blocks of queries; float32 or many tokens: the fused kernel."""
+    q = torch.zeros(1, 4, 4096, 32)
+    few, many = torch.zeros(1, 4, 256, 32), torch.zeros(1, 4, 1024, 32)
+    assert inference.chunked_attention_pays(q.bfloat16(), few.bfloat16())
+    assert not inference.chunked_attention_pays(q.bfloat16(), many.bfloat16())
+    assert not inference.chunked_attention_pays(q, few)
 
 
 def test_shares_the_weights_and_follows_their_changes(tiny_config: ModelConfig) -> None:

@@ -14,7 +14,8 @@ function (to float rounding) faster, by replacing blocks with equivalents:
   ``PHASED_MIN_PIXELS`` output pixels up, the bilinear 2x upsampling and the convolution run as
   one phase-decomposed convolution at the input resolution.
 * ``ReferenceAttention`` -> ``FastAttention``: the normalization folded into the query
-  projection, and on a CPU the softmax over blocks of queries (``attention_chunked``).
+  projection, and on a CPU in bfloat16 with few reference tokens the softmax over blocks of
+  queries (``attention_chunked``); everywhere else the fused kernel.
 
 The copy is the same ``Generator`` (or ``ColorizationModel``, ``StyleEncoder``) class, so it runs
 the same methods: the decoder is written once, in ``Generator``. The copy has a module tree of
@@ -44,6 +45,12 @@ M = TypeVar("M", bound=nn.Module)
 PHASED_MIN_PIXELS = 256 * 256
 # queries per block of the chunked CPU attention
 ATTENTION_ROWS = 2048
+# The chunked CPU attention pays only where its score rows stay in cache and the fused kernel's
+# rescaling costs more than it saves: in reduced precision with at most this many reference tokens.
+# In float32 (CPUs without fast bf16) the fused kernel wins at every size measured: 25 vs 114 ms for
+# 4096 queries x 1024 tokens, 98 vs 148-397 ms for 16384 queries (AVX2, 2 threads).
+CHUNKED_ATTENTION_MAX_TOKENS = 256
+CHUNKED_ATTENTION_DTYPES = (torch.bfloat16, torch.float16)
 
 # Bilinear 2x upsampling (align_corners=False) read by a 3x3 convolution: for output phase p
 # (even or odd row), the weight of the input pixel at offset a - 1 in each kernel tap d - 1;
@@ -242,10 +249,11 @@ def upsample_conv_phased(x: torch.Tensor, weight: torch.Tensor, term: torch.Tens
 def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: int | None = None) -> torch.Tensor:
     """``softmax(q k^T / sqrt(d)) v`` over blocks of ``rows`` (``ATTENTION_ROWS``) queries (B, heads, N, d).
 
-    With a few hundred reference tokens the whole score row fits in cache, so two batched
-    matmuls and a plain softmax per block of queries beat the CPU flash-attention kernel
-    (which tiles the keys as well and rescales as it goes) by about 1.6x at 512 px. The
-    result is the plain formula's (bf16 softmax accumulates in float32 internally).
+    With a few hundred reference tokens in bfloat16 the whole score row fits in cache, so two
+    batched matmuls and a plain softmax per block of queries beat the CPU flash-attention kernel
+    (which tiles the keys as well and rescales as it goes) by about 1.6x at 512 px; where that
+    holds is ``chunked_attention_pays``. The result is the plain formula's (bf16 softmax
+    accumulates in float32 internally).
     """
     rows = rows or ATTENTION_ROWS
     k_t = k.transpose(-1, -2) * (1.0 / math.sqrt(q.shape[-1]))
@@ -254,11 +262,18 @@ def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: i
     return torch.cat([torch.softmax(block @ k_t, dim=-1) @ v for block in q.split(rows, dim=-2)], dim=-2)
 
 
+def chunked_attention_pays(q: torch.Tensor, k: torch.Tensor) -> bool:
+    """Whether ``attention_chunked`` beats the fused kernel for these queries and keys."""
+    return (q.device.type == "cpu" and q.dtype in CHUNKED_ATTENTION_DTYPES
+            and k.shape[-2] <= CHUNKED_ATTENTION_MAX_TOKENS)
+
+
 class FastAttention(nn.Module):
     """``ReferenceAttention`` with the normalization folded into the query projection.
 
-    ``chunked``: on a CPU, the softmax over blocks of queries (``attention_chunked``) instead of
-    the fused kernel. Attention maps are not kept: explanation runs the definition.
+    ``chunked``: the softmax over blocks of queries (``attention_chunked``) instead of the fused
+    kernel where it pays (``chunked_attention_pays``). Attention maps are not kept: explanation
+    runs the definition.
     """
 
     def __init__(self, attention: ReferenceAttention, chunked: bool = True) -> None:
@@ -269,7 +284,7 @@ class FastAttention(nn.Module):
     def forward(self, x: torch.Tensor, tokens: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
         weight, bias = self.folded_query()
         q, k, v = self.attention.heads_of(F.conv2d(x, weight, bias), tokens)
-        if self.chunked and q.device.type == "cpu":
+        if self.chunked and chunked_attention_pays(q, k):
             attended = attention_chunked(q, k, v)
         else:
             attended = F.scaled_dot_product_attention(q, k, v)
