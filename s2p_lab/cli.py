@@ -40,6 +40,7 @@ def _colorize(args: argparse.Namespace) -> int:
     from .correspondence import check_count
     from .errors import S2PError
     from .imageio import save_image
+    from .models.blocks import check_sharpness
     from .palettes import extract_palette, load_palette
     from .refine import check_strength
 
@@ -50,8 +51,11 @@ def _colorize(args: argparse.Namespace) -> int:
     reference_colors = (None if args.reference_colors is None
                         else check_strength(args.reference_colors, "--reference-colors"))
     reference_hints = None if args.reference_hints is None else check_count(args.reference_hints)
+    sharpness = (1.0 if args.attention_sharpness is None
+                 else check_sharpness(args.attention_sharpness, "--attention-sharpness"))
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
-                                          reference_colors=reference_colors, reference_hints=reference_hints)
+                                          reference_colors=reference_colors, reference_hints=reference_hints,
+                                          attention_sharpness=sharpness)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0

@@ -40,6 +40,7 @@ from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
 from .models import optimize_for_inference, trained_hint_reach
+from .models.blocks import check_sharpness, set_attention_sharpness
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
@@ -166,6 +167,7 @@ class Colorizer:
         line_overlay: float = 1.0,
         reference_colors: float | None = None,
         reference_hints: int | None = None,
+        attention_sharpness: float = 1.0,
         cache_size: int = 8,
         incremental: bool = True,
         backend: str = "torch",
@@ -179,9 +181,12 @@ class Colorizer:
         and ``flat`` move the region colors toward the reference's spread of colors (None: the
         class default, 0.5). ``reference_hints``: how many point hints matched from each reference
         the network gets beside the user's (None: the class default, 0: none; 24 is the measured
-        setting; ``render_references``). ``backend="onnxruntime"``: run the
-        generator on onnxruntime in float32 (faster than PyTorch float32 on CPUs without bf16;
-        needs ``onnx`` and ``onnxruntime``).
+        setting; ``render_references``). ``attention_sharpness``: the scale of the network's
+        attention logits (1: as trained; above 1 each part of the sketch leans on its best-matching
+        reference tokens: more colors, less of the reference's overall look; model card).
+        ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (needs ``onnx``
+        and ``onnxruntime``; on the AVX2 CPU measured in ``bench/RESULTS.md`` PyTorch float32 is
+        faster, and much faster for hint edits).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
@@ -249,6 +254,24 @@ class Colorizer:
         # the decoder levels of the last render are kept for level-wise hint edits up to this
         # size (bf16 at 512 px: 30 MB per reference; above it, edits decode a window instead)
         self.max_level_cache_bytes = 256 * 2**20
+        self._attention_sharpness = 1.0
+        self.attention_sharpness = attention_sharpness
+
+    @property
+    def attention_sharpness(self) -> float:
+        """The scale of the network's attention logits (``ReferenceAttention.sharpness``; 1: as trained)."""
+        return self._attention_sharpness
+
+    @attention_sharpness.setter
+    def attention_sharpness(self, value: float) -> None:
+        value = check_sharpness(value, "attention_sharpness")
+        if value != 1.0 and (self.backend != "torch" or self.config.style_transfer != "attention"):
+            raise S2PError("attention_sharpness needs the torch backend and a model with attention")
+        if value != self._attention_sharpness:
+            set_attention_sharpness(self.model, value)
+            set_attention_sharpness(self.inference_model, value)
+            self._last = None  # the last render's decoder levels were computed with the old one
+        self._attention_sharpness = value
 
     @classmethod
     def from_pretrained(

@@ -51,8 +51,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_refinement_options(parser: argparse.ArgumentParser) -> None:
-    """``--line-strength``, ``--reference-colors`` and ``--reference-hints``, as ``s2p colorize`` and
-    ``s2p eval`` both take them (each command checks the values before loading a model)."""
+    """``--line-strength``, ``--reference-colors``, ``--reference-hints`` and ``--attention-sharpness``,
+    as ``s2p colorize`` and ``s2p eval`` both take them (each command checks the values before
+    loading a model)."""
     parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
                         help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
                              "0 the network's colors alone")
@@ -64,3 +65,6 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
                         help="point hints with colors matched from each reference to the sketch's regions, "
                              "given to the network beside yours (default 0: none; 24 helps with a reference of the "
                              "same drawing, see the model card)")
+    parser.add_argument("--attention-sharpness", type=float, default=None, metavar="S",
+                        help="scale of the network's attention to the reference (default 1, as trained; "
+                             "above 1 more colors and less of the reference's overall look, see the model card)")

@@ -1,9 +1,11 @@
 """ONNX export of the generator's inference stages, and an onnxruntime backend for the colorizer.
 
-On CPUs without fast bf16 (no AVX-512 BF16 or AMX) the colorizer runs in float32, and there
-onnxruntime colors a fresh sketch faster than PyTorch (v0.3 at 512 px on an AVX2 CPU: 1.26x; hint
-edits are slower, without PyTorch's level-wise edit; ``bench/RESULTS.md``). Where bf16 is fast,
-PyTorch with bf16 autocast is faster still and stays the default. Needs the optional packages
+On CPUs without fast bf16 (no AVX-512 BF16 or AMX) the colorizer runs in float32. There
+onnxruntime colored a fresh sketch 1.26x faster than PyTorch while PyTorch ran the attention in
+blocks of queries; with the fused attention kernel PyTorch is faster (v0.3 at 512 px on an AVX2
+CPU: 1.20 s against 1.35 s), and much faster for hint edits, which have PyTorch's level-wise edit
+(``bench/RESULTS.md``). The backend stays for comparison and for deployments that want a graph
+file. Where bf16 is fast, PyTorch with bf16 autocast is faster still and stays the default. Needs the optional packages
 ``onnx`` and ``onnxruntime`` (the ``onnx`` extra)::
 
     colorizer = Colorizer.from_pretrained(backend="onnxruntime")

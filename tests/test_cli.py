@@ -305,6 +305,14 @@ def test_bad_line_strength(files, capsys, strength: str) -> None:
     assert_bad_input(run(colorize(files, "-o", "out", "--reference-colors", strength), capsys), "--reference-colors")
 
 
+@pytest.mark.parametrize("sharpness", ["0", "-2", "nan", "17"])
+def test_bad_attention_sharpness(files, capsys, sharpness: str) -> None:
+    assert_bad_input(run(colorize(files, "-o", "out", "--attention-sharpness", sharpness), capsys),
+                     "--attention-sharpness")
+    assert_bad_input(run(["eval", "--data", "missing", "--attention-sharpness", sharpness], capsys),
+                     "--attention-sharpness")
+
+
 def test_reference_colors_move_the_colors_toward_the_reference(files, tmp_path: Path, capsys) -> None:
     """The same network output at 0 and 1; at 1 the colors are nearer the (red) reference's."""
     outputs = {}

@@ -126,3 +126,30 @@ def test_seed_leaves_the_global_generator_alone(colorizer: Colorizer, sketch_pat
     colorizer.clear_cache()
     other = colorizer.colorize(sketch_path, styles=[style_paths[0]], size=96, seed=8)
     assert np.array_equal(np.asarray(first[0]), np.asarray(other[0])), "the shipped model draws no random numbers"
+
+
+def test_attention_sharpness(colorizer: Colorizer, sketch_path: Path, style_paths: list[Path]) -> None:
+    """Sharper attention changes the colors; changing it drops the last render (an edit after it
+    equals a fresh colorizer's output); 1 gives back the trained network's output."""
+    styles = style_paths[:2]
+    colorizer.clear_cache()
+    default = [np.asarray(im, np.float32) for im in colorizer.colorize(sketch_path, styles, size=128, mode="raw")]
+    sharp_colorizer = Colorizer.from_pretrained(attention_sharpness=4.0)
+    sharp = [np.asarray(im, np.float32) for im in sharp_colorizer.colorize(sketch_path, styles, size=128, mode="raw")]
+    assert min(np.abs(a - b).mean() for a, b in zip(default, sharp)) > 0.5
+    try:
+        colorizer.attention_sharpness = 4.0  # after a render of the same sketch and references
+        again = [np.asarray(im, np.float32) for im in colorizer.colorize(sketch_path, styles, size=128, mode="raw")]
+        assert max(np.abs(a - b).max() for a, b in zip(again, sharp)) <= 2
+        colorizer.attention_sharpness = 1.0
+        back = [np.asarray(im, np.float32) for im in colorizer.colorize(sketch_path, styles, size=128, mode="raw")]
+        assert max(np.abs(a - b).max() for a, b in zip(back, default)) <= 2
+    finally:
+        colorizer.attention_sharpness = 1.0
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), 100.0, "sharp"])
+def test_bad_attention_sharpness(colorizer: Colorizer, value: object) -> None:
+    with pytest.raises(S2PError, match="attention_sharpness"):
+        colorizer.attention_sharpness = value  # type: ignore[assignment]
+    assert colorizer.attention_sharpness == 1.0

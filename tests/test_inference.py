@@ -101,9 +101,9 @@ def test_the_gated_rewrites_run_and_the_plain_operations_match(tiny_config: Mode
         calls["phased"] += 1
         return phased(*args)
 
-    def count_chunked(*args):
+    def count_chunked(*args, **kwargs):
         calls["chunked"] += 1
-        return chunked(*args)
+        return chunked(*args, **kwargs)
 
     monkeypatch.setattr(inference, "upsample_conv_phased", count_phased)
     monkeypatch.setattr(inference, "attention_chunked", count_chunked)
@@ -199,3 +199,30 @@ def test_definition_shares_a_batch_one_sketch_across_references(tiny_config: Mod
         x, skip = torch.randn(3, up.in_channels, 8, 8), torch.randn(1, up.conv.in_channels - up.in_channels, 16, 16)
         _assert_close(up(x, up.skip_input(skip)), up(x, skip.expand(3, -1, -1, -1)), 1e-6)
     assert isinstance(up, blocks.Up) and up.skip_input(skip) is skip
+
+
+@pytest.mark.parametrize("attention", ["fused", "chunked"])
+def test_sharpened_attention_matches_the_definition(tiny_config: ModelConfig, attention: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sharpness`` scales the logits in the definition (kept maps too) and in the rewrite alike."""
+    model = randomized_model(tiny_config).double()
+    assert blocks.set_attention_sharpness(model, 3.0) == 3
+    fast = optimize_for_inference(model)
+    if attention == "chunked":
+        _chunk_attention_always(monkeypatch, torch.float64, 40)
+    _compare(model, fast, 64, 64, 2, torch.float64, 1e-11)
+    # sharper attention: lower entropy of the kept maps' rows than at 1
+    sketch, hints, reference = _inputs(tiny_config, 64, 64, 1, torch.float64)
+    layer = model.generator.attention_modules()[0]
+    entropies = []
+    for sharpness in (1.0, 3.0):
+        blocks.set_attention_sharpness(model, sharpness)
+        layer.keep_weights = True
+        with torch.inference_mode():
+            model.generator.decode(model.generator.encode_sketch(sketch), hints, model.style_encoder(reference))
+        weights = layer.last_weights.flatten(1, 2)
+        entropies.append(float(-(weights * weights.clamp_min(1e-30).log()).sum(-1).mean()))
+    layer.keep_weights = False
+    assert entropies[1] < entropies[0]
+    with pytest.raises(S2PError, match="sharpness"):
+        blocks.set_attention_sharpness(model, 0.0)

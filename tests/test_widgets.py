@@ -479,3 +479,26 @@ def test_helpers():
     assert upload_items({"a.png": {"name": "a.png", "content": b"x"}}) == [("a.png", b"x")]
     assert list(named_sources(["x/a.png", "y/a.png"])) == ["a", "a'"]
     assert status_text("<div>&#9888; it&#x27;s bad</div>") == "it's bad"
+
+
+def test_attention_sharpness_slider(app, colorizer):
+    """The slider starts at the colorizer's sharpness (1); at 4 each variant is what the colorizer
+    gives at 4 (the slider sets the colorizer's own setting), and back at 1 the first picture."""
+    assert app.attention_sharpness.value == colorizer.attention_sharpness == 1.0
+    assert not app.attention_sharpness.disabled
+    app.live.value = True
+    app.colorize()
+    styles = [r.rgb for r in app._refs if r.toggle.value]
+    plain = np.asarray(app.results[0], int)
+    try:
+        app.attention_sharpness.value = 4.0
+        assert colorizer.attention_sharpness == 4.0
+        sharp = np.asarray(app.results[0], int)
+        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+        assert np.abs(sharp - plain).mean() > 3
+        assert np.abs(np.asarray(direct, int) - sharp).max() <= 2
+        app.attention_sharpness.value = 1.0
+        assert np.abs(np.asarray(app.results[0], int) - plain).max() <= 2
+    finally:
+        colorizer.attention_sharpness = 1.0
+        app.attention_sharpness.value = 1.0

@@ -14,6 +14,7 @@ from ..commands import add_refinement_options
 from ..correspondence import check_count
 from ..errors import S2PError
 from ..fileio import write_bytes_atomic
+from ..models.blocks import check_sharpness
 from ..refine import check_strength
 
 __all__ = ["add_arguments", "main", "run"]
@@ -77,6 +78,8 @@ def _colorizer(args: argparse.Namespace) -> Any:
         colorizer.reference_colors = float(args.reference_colors)
     if args.reference_hints is not None:
         colorizer.reference_hints = int(args.reference_hints)
+    if args.attention_sharpness is not None:
+        colorizer.attention_sharpness = float(args.attention_sharpness)
     if args.mode is not None:
         colorizer.default_mode = args.mode
     return colorizer
@@ -110,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         check_strength(args.reference_colors, "--reference-colors")
     if args.reference_hints is not None:
         check_count(args.reference_hints)
+    if args.attention_sharpness is not None:
+        check_sharpness(args.attention_sharpness, "--attention-sharpness")
     if args.n_real < 4:
         raise S2PError("--n-real must be at least 4")
     progress = not args.no_progress
@@ -168,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["reference_hints"] = colorizer.reference_hints
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
     result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity
+    result["settings"]["attention_sharpness"] = colorizer.attention_sharpness
     print(format_table(result))
     if grid is not None:
         print(f"grid: {grid}")

@@ -108,9 +108,36 @@ class Up(nn.Module):
         return self.act(self.norm(self.conv(torch.cat([x, skip], dim=1))))
 
 
-def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d))`` for (B, heads, N, d) queries and (B, heads, T, d) keys."""
-    return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+def attention_weights(q: torch.Tensor, k: torch.Tensor, sharpness: float = 1.0) -> torch.Tensor:
+    """``softmax(sharpness * q k^T / sqrt(d))`` for (B, heads, N, d) queries and (B, heads, T, d) keys."""
+    return torch.softmax(q @ k.transpose(-1, -2) * (sharpness / math.sqrt(q.shape[-1])), dim=-1)
+
+
+#: the range ``ReferenceAttention.sharpness`` accepts
+MAX_ATTENTION_SHARPNESS = 16.0
+
+
+def check_sharpness(value: float, name: str = "attention_sharpness") -> float:
+    """``value`` as a float if it is a usable attention sharpness (above 0, at most
+    ``MAX_ATTENTION_SHARPNESS``); otherwise an ``S2PError`` naming ``name``."""
+    from ..errors import S2PError
+
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise S2PError(f"{name} must be a number, got {value!r}") from None
+    if not 0.0 < value <= MAX_ATTENTION_SHARPNESS:  # NaN fails too
+        raise S2PError(f"{name} must be above 0 and at most {MAX_ATTENTION_SHARPNESS:g}, got {value:g}")
+    return value
+
+
+def set_attention_sharpness(model: nn.Module, sharpness: float) -> int:
+    """Set ``sharpness`` on every ``ReferenceAttention`` in ``model``; returns how many."""
+    sharpness = check_sharpness(sharpness)
+    layers = [m for m in model.modules() if isinstance(m, ReferenceAttention)]
+    for layer in layers:
+        layer.sharpness = sharpness
+    return len(layers)
 
 
 class ReferenceAttention(nn.Module):
@@ -119,6 +146,8 @@ class ReferenceAttention(nn.Module):
     This is the spatial transfer path: each sketch region looks up the reference regions whose
     features match it and takes their colors, instead of one global vector washing one hue over
     the whole picture. ``keep_weights=True`` stores the last attention map for explanation.
+    ``sharpness`` scales the attention logits at inference (1: as trained; above 1 each query
+    leans on its best-matching tokens, below 1 toward their mean); it is not a weight.
     """
 
     def __init__(self, channels: int, token_dim: int, heads: int) -> None:
@@ -131,6 +160,7 @@ class ReferenceAttention(nn.Module):
         self.out = nn.Conv2d(token_dim, channels, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        self.sharpness = 1.0
         self.keep_weights = False
         self.last_weights: torch.Tensor | None = None
         # training with a loss on the attention: keep the full weights, with their gradient
@@ -141,14 +171,14 @@ class ReferenceAttention(nn.Module):
         height, width = x.shape[-2:]
         q, k, v = self.heads_of(self.query(self.norm(x)), tokens)
         if self.keep_weights or self.record_weights:
-            weights = attention_weights(q, k)
+            weights = attention_weights(q, k, self.sharpness)
             if self.keep_weights:
                 self.last_weights = weights.detach().float().mean(1).unflatten(1, (height, width))
             if self.record_weights:
                 self.recorded = weights
             attended = weights @ v
         else:
-            attended = F.scaled_dot_product_attention(q, k, v)
+            attended = F.scaled_dot_product_attention(q, k, v, scale=self.sharpness / math.sqrt(q.shape[-1]))
         return self.residual(x, attended, gate)
 
     def heads_of(self, query: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -246,8 +246,9 @@ def upsample_conv_phased(x: torch.Tensor, weight: torch.Tensor, term: torch.Tens
     return out
 
 
-def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: int | None = None) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d)) v`` over blocks of ``rows`` (``ATTENTION_ROWS``) queries (B, heads, N, d).
+def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: int | None = None,
+                      sharpness: float = 1.0) -> torch.Tensor:
+    """``softmax(sharpness * q k^T / sqrt(d)) v`` over blocks of ``rows`` (``ATTENTION_ROWS``) queries (B, heads, N, d).
 
     With a few hundred reference tokens in bfloat16 the whole score row fits in cache, so two
     batched matmuls and a plain softmax per block of queries beat the CPU flash-attention kernel
@@ -256,7 +257,7 @@ def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: i
     accumulates in float32 internally).
     """
     rows = rows or ATTENTION_ROWS
-    k_t = k.transpose(-1, -2) * (1.0 / math.sqrt(q.shape[-1]))
+    k_t = k.transpose(-1, -2) * (sharpness / math.sqrt(q.shape[-1]))
     if q.shape[-2] <= rows:
         return torch.softmax(q @ k_t, dim=-1) @ v
     return torch.cat([torch.softmax(block @ k_t, dim=-1) @ v for block in q.split(rows, dim=-2)], dim=-2)
@@ -284,10 +285,11 @@ class FastAttention(nn.Module):
     def forward(self, x: torch.Tensor, tokens: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
         weight, bias = self.folded_query()
         q, k, v = self.attention.heads_of(F.conv2d(x, weight, bias), tokens)
+        sharpness = self.attention.sharpness
         if self.chunked and chunked_attention_pays(q, k):
-            attended = attention_chunked(q, k, v)
+            attended = attention_chunked(q, k, v, sharpness=sharpness)
         else:
-            attended = F.scaled_dot_product_attention(q, k, v)
+            attended = F.scaled_dot_product_attention(q, k, v, scale=sharpness / math.sqrt(q.shape[-1]))
         return self.attention.residual(x, attended, gate)
 
     def folded_query(self) -> tuple[torch.Tensor, torch.Tensor]:

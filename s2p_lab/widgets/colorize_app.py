@@ -49,6 +49,13 @@ class _Reference:
     card: W.VBox
 
 
+def _sharpness_adjustable(colorizer: object) -> bool:
+    """Whether the colorizer's attention sharpness can change (PyTorch backend, a model with attention)."""
+    config = getattr(colorizer, "config", None)
+    return (hasattr(colorizer, "attention_sharpness") and getattr(colorizer, "backend", "torch") == "torch"
+            and getattr(config, "style_transfer", None) == "attention")
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"
 
@@ -173,6 +180,14 @@ class ColorizeApp(W.VBox):
                                                    "given to the network beside yours (0: none)",
                                            layout=W.Layout(width="300px"))
         self.reference_hints.add_class("s2p-reference-hints")
+        sharpness = float(getattr(colorizer, "attention_sharpness", 1.0))
+        self.attention_sharpness = W.FloatSlider(value=sharpness, min=0.5, max=8.0, step=0.5, readout_format=".1f",
+                                                 description="Sharpness", continuous_update=False,
+                                                 tooltip="the network's attention to the reference: 1 as trained, "
+                                                         "higher takes more of the reference's colors, less of its look",
+                                                 layout=W.Layout(width="300px"))
+        self.attention_sharpness.disabled = not _sharpness_adjustable(colorizer)
+        self.attention_sharpness.add_class("s2p-attention-sharpness")
         self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
         self.live.add_class("s2p-live")
         self.hint_count = W.HTML()
@@ -213,6 +228,7 @@ class ColorizeApp(W.VBox):
         self.refine_mode.observe(lambda _c: self._after_edit(), names="value")
         self.reference_colors.observe(lambda _c: self._after_edit(), names="value")
         self.reference_hints.observe(lambda _c: self._after_edit(), names="value")
+        self.attention_sharpness.observe(lambda _c: self._after_edit(), names="value")
         self.size.observe(lambda _c: self.recolored.clear(), names="value")  # labels belong to one size
         self.undo_button.on_click(self.undo)
         self.clear_button.on_click(self.clear_hints)
@@ -236,6 +252,7 @@ class ColorizeApp(W.VBox):
                 self.refine_mode,
                 self.reference_colors,
                 self.reference_hints,
+                self.attention_sharpness,
             ],
             layout=W.Layout(width=f"{max(side + 20, 440)}px", margin="0 16px 0 0"),
         )
@@ -409,6 +426,8 @@ class ColorizeApp(W.VBox):
             refs = [r for r in self._refs if r.toggle.value]
             codes = colorizer.encode_styles([r.rgb for r in refs] or None)  # cached per reference
             hints = self.hints
+            if not self.attention_sharpness.disabled:  # the slider sets the colorizer's own setting
+                colorizer.attention_sharpness = float(self.attention_sharpness.value)
             outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
                                                   count=int(self.reference_hints.value))
             mode = self.refine_mode.value
