@@ -258,6 +258,11 @@ class Colorizer:
         self.attention_sharpness = attention_sharpness
 
     @property
+    def attention_adjustable(self) -> bool:
+        """Whether ``attention_sharpness`` can leave 1: the PyTorch backend and a model with attention."""
+        return self.backend == "torch" and self.config.style_transfer == "attention"
+
+    @property
     def attention_sharpness(self) -> float:
         """The scale of the network's attention logits (``ReferenceAttention.sharpness``; 1: as trained)."""
         return self._attention_sharpness
@@ -265,7 +270,7 @@ class Colorizer:
     @attention_sharpness.setter
     def attention_sharpness(self, value: float) -> None:
         value = check_sharpness(value, "attention_sharpness")
-        if value != 1.0 and (self.backend != "torch" or self.config.style_transfer != "attention"):
+        if value != 1.0 and not self.attention_adjustable:
             raise S2PError("attention_sharpness needs the torch backend and a model with attention")
         if value != self._attention_sharpness:
             set_attention_sharpness(self.model, value)

@@ -5,8 +5,8 @@ onnxruntime colored a fresh sketch 1.26x faster than PyTorch while PyTorch ran t
 blocks of queries; with the fused attention kernel PyTorch is faster (v0.3 at 512 px on an AVX2
 CPU: 1.20 s against 1.35 s), and much faster for hint edits, which have PyTorch's level-wise edit
 (``bench/RESULTS.md``). The backend stays for comparison and for deployments that want a graph
-file. Where bf16 is fast, PyTorch with bf16 autocast is faster still and stays the default. Needs the optional packages
-``onnx`` and ``onnxruntime`` (the ``onnx`` extra)::
+file. Where bf16 is fast, PyTorch with bf16 autocast is faster still and stays the default. Needs
+the optional packages ``onnx`` and ``onnxruntime`` (the ``onnx`` extra)::
 
     colorizer = Colorizer.from_pretrained(backend="onnxruntime")
     paths = export_onnx(colorizer.model, "exported/")  # the three graphs as files

@@ -108,9 +108,14 @@ class Up(nn.Module):
         return self.act(self.norm(self.conv(torch.cat([x, skip], dim=1))))
 
 
+def attention_scale(q: torch.Tensor, sharpness: float = 1.0) -> float:
+    """The factor on the attention logits: ``sharpness / sqrt(d)`` for (..., d) queries."""
+    return sharpness / math.sqrt(q.shape[-1])
+
+
 def attention_weights(q: torch.Tensor, k: torch.Tensor, sharpness: float = 1.0) -> torch.Tensor:
     """``softmax(sharpness * q k^T / sqrt(d))`` for (B, heads, N, d) queries and (B, heads, T, d) keys."""
-    return torch.softmax(q @ k.transpose(-1, -2) * (sharpness / math.sqrt(q.shape[-1])), dim=-1)
+    return torch.softmax(q @ k.transpose(-1, -2) * attention_scale(q, sharpness), dim=-1)
 
 
 #: the range ``ReferenceAttention.sharpness`` accepts
@@ -178,7 +183,7 @@ class ReferenceAttention(nn.Module):
                 self.recorded = weights
             attended = weights @ v
         else:
-            attended = F.scaled_dot_product_attention(q, k, v, scale=self.sharpness / math.sqrt(q.shape[-1]))
+            attended = F.scaled_dot_product_attention(q, k, v, scale=attention_scale(q, self.sharpness))
         return self.residual(x, attended, gate)
 
     def heads_of(self, query: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, ...]:

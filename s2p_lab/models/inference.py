@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 from typing import TypeVar
 
 import torch
@@ -36,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import S2PError
-from .blocks import Down, InceptionBlock, ReferenceAttention, Up
+from .blocks import Down, InceptionBlock, ReferenceAttention, Up, attention_scale
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -257,7 +256,7 @@ def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: i
     accumulates in float32 internally).
     """
     rows = rows or ATTENTION_ROWS
-    k_t = k.transpose(-1, -2) * (sharpness / math.sqrt(q.shape[-1]))
+    k_t = k.transpose(-1, -2) * attention_scale(q, sharpness)
     if q.shape[-2] <= rows:
         return torch.softmax(q @ k_t, dim=-1) @ v
     return torch.cat([torch.softmax(block @ k_t, dim=-1) @ v for block in q.split(rows, dim=-2)], dim=-2)
@@ -289,7 +288,7 @@ class FastAttention(nn.Module):
         if self.chunked and chunked_attention_pays(q, k):
             attended = attention_chunked(q, k, v, sharpness=sharpness)
         else:
-            attended = F.scaled_dot_product_attention(q, k, v, scale=sharpness / math.sqrt(q.shape[-1]))
+            attended = F.scaled_dot_product_attention(q, k, v, scale=attention_scale(q, sharpness))
         return self.attention.residual(x, attended, gate)
 
     def folded_query(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -49,13 +49,6 @@ class _Reference:
     card: W.VBox
 
 
-def _sharpness_adjustable(colorizer: object) -> bool:
-    """Whether the colorizer's attention sharpness can change (PyTorch backend, a model with attention)."""
-    config = getattr(colorizer, "config", None)
-    return (hasattr(colorizer, "attention_sharpness") and getattr(colorizer, "backend", "torch") == "torch"
-            and getattr(config, "style_transfer", None) == "attention")
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"
 
@@ -186,7 +179,7 @@ class ColorizeApp(W.VBox):
                                                  tooltip="the network's attention to the reference: 1 as trained, "
                                                          "higher takes more of the reference's colors, less of its look",
                                                  layout=W.Layout(width="300px"))
-        self.attention_sharpness.disabled = not _sharpness_adjustable(colorizer)
+        self.attention_sharpness.disabled = not getattr(colorizer, "attention_adjustable", False)
         self.attention_sharpness.add_class("s2p-attention-sharpness")
         self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
         self.live.add_class("s2p-live")
