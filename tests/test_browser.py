@@ -248,7 +248,8 @@ def colorize_session(lab, chromium_browser, tmp_path_factory):
         canvas = page.locator("canvas.s2p-hint-canvas")
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
-        page.mouse.click(box["x"] + CLICK[0] * box["width"], box["y"] + CLICK[1] * box["height"])
+        # a locator click waits until the canvas holds still and is what receives the click there
+        canvas.click(position={"x": CLICK[0] * box["width"], "y": CLICK[1] * box["height"]})
         page.wait_for_function("() => document.querySelector('.s2p-colorize-app').innerText.includes('1 hint')")
         assert _srcs(page, variant) == first_srcs  # nothing recolored yet
 
@@ -393,7 +394,8 @@ def test_transfer_explorer_click_shows_attention(lab, chromium_browser, tmp_path
         canvas = page.locator("canvas.s2p-transfer-output")
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
-        page.mouse.click(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+        # not page.mouse.click at the box: with cells still laid out below, the canvas could move
+        canvas.click(position={"x": 0.5 * box["width"], "y": 0.15 * box["height"]})
         _wait_new_srcs(page, reference, before, 1)
         caption = explorer.inner_text()
         assert "output point (0.50, 0.15)" in caption, caption[-500:]
