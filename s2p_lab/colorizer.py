@@ -39,7 +39,7 @@ from .errors import S2PError
 from .hints import Hints
 from .imageio import ImageSource, load_image, resize_long_side
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode, load_model
-from .models import optimize_for_inference, trained_hint_reach
+from .models import optimize_for_inference, trained_hint_reach, trained_reference_hint_alpha
 from .models.blocks import check_sharpness, set_attention_sharpness
 from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
 from .models.pretrained_features import store_backbones_for_autocast
@@ -155,6 +155,10 @@ class Colorizer:
     #: average (``correspondence.MIN_IMAGE_SIMILARITY``): a colored copy of the drawing passes, a
     #: patch-shuffled copy or another character mostly does not
     reference_image_similarity: float = MIN_IMAGE_SIMILARITY
+    #: the alpha of reference hints in the hint map the network sees; ``from_pretrained`` sets what
+    #: the weights were trained with (``models.trained_reference_hint_alpha``; 1, as a user's
+    #: hints, for the shipped weights)
+    reference_hint_alpha: float = 1.0
 
     def __init__(
         self,
@@ -285,11 +289,13 @@ class Colorizer:
         """Load shipped weights (``weights=None``), a weights folder, or a ``.safetensors`` file.
 
         The network sees hints spread as it was trained to (``hint_reach`` from
-        ``models.trained_hint_reach``: 0.03 for the shipped weights, 0 for v0.2's and older).
+        ``models.trained_hint_reach``: 0.03 for the shipped weights, 0 for v0.2's and older), and
+        reference hints at the alpha it was trained with (``reference_hint_alpha``).
         """
         path = PRETRAINED_DIR if weights is None else weights
         colorizer = cls(load_model(path), device=device, **kwargs)
         colorizer.hint_reach = trained_hint_reach(path)
+        colorizer.reference_hint_alpha = trained_reference_hint_alpha(path)
         return colorizer
 
     # ------------------------------------------------------------------ cached stages
@@ -464,10 +470,23 @@ class Colorizer:
                 outputs[i] = rgb
         for i, extra in enumerate(extras):
             if outputs[i] is None:
-                merged = Hints(points=list(hints.points) + list(extra.points), strokes=list(hints.strokes),
-                               raster=hints.raster)
-                outputs[i] = self.render(prepared, self.hint_map(merged, prepared), codes.select(slice(i, i + 1)))[0]
+                hint_map = self.reference_hint_map(prepared, hints, extra)
+                outputs[i] = self.render(prepared, hint_map, codes.select(slice(i, i + 1)))[0]
         return np.stack(outputs)
+
+    def reference_hint_map(self, prepared: PreparedSketch, hints: object, matched: Hints) -> torch.Tensor:
+        """The hint map with the user's ``hints`` and one reference's ``matched`` hints
+        (``matched_hints``): both spread over their regions, the reference hints at
+        ``reference_hint_alpha`` (at 1 they are drawn as the user's)."""
+        hints = Hints.load(hints)
+        merged = Hints(points=list(hints.points) + list(matched.points), strokes=list(hints.strokes),
+                       raster=hints.raster)
+        if self.reference_hint_alpha == 1.0 or matched.is_empty():
+            return self.hint_map(merged, prepared)
+        user = self.hint_map(hints, prepared)
+        both = self.hint_map(merged, prepared)  # the reference hints spread as the user's would be
+        from_reference = (user[:, 3:] == 0) & (both[:, 3:] > 0)
+        return torch.where(from_reference, both * self.reference_hint_alpha, user)
 
     def refine(
         self,

@@ -41,7 +41,7 @@ from .hints import Hints, Point
 from .regions import RegionMap
 
 __all__ = ["MATCH_SIDE", "MIN_IMAGE_SIMILARITY", "MIN_SIMILARITY", "ReferenceMatch", "SketchCells", "check_count",
-           "lab_to_rgb", "match_reference", "reference_hints", "rgb_to_lab", "sketch_cells"]
+           "lab_to_rgb", "match_reference", "reference_hints", "region_point", "rgb_to_lab", "sketch_cells"]
 
 #: Longer side, in pixels, at which the sketch and the reference are matched (16 px cells).
 MATCH_SIDE = 256
@@ -186,10 +186,19 @@ def reference_hints(match: ReferenceMatch, regions: RegionMap, count: int, *,
         if region in skip:
             continue
         ys, xs = np.nonzero(labels == region)
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        inside = (labels[y0:y1, x0:x1] == region).astype(np.uint8)
-        depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
         color = lab_to_rgb(np.median(lab[ys, xs], axis=0))
-        points.append(Point((x0 + x + 0.5) / w, (y0 + y + 0.5) / h, tuple(int(v) for v in color), HINT_RADIUS))
+        points.append(region_point(labels, region, tuple(int(v) for v in color), (ys, xs)))
     return Hints(points=points)
+
+
+def region_point(labels: np.ndarray, region: int, color: tuple[int, int, int],
+                 pixels: tuple[np.ndarray, np.ndarray] | None = None) -> Point:
+    """A reference hint of ``color`` at the innermost pixel of ``region`` (the farthest from its
+    border), radius ``HINT_RADIUS``. ``pixels``: the region's (ys, xs) where the caller has them."""
+    h, w = labels.shape
+    ys, xs = np.nonzero(labels == region) if pixels is None else pixels
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    inside = (labels[y0:y1, x0:x1] == region).astype(np.uint8)
+    depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return Point((x0 + x + 0.5) / w, (y0 + y + 0.5) / h, color, HINT_RADIUS)

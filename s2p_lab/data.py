@@ -26,13 +26,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from .correspondence import MIN_REGION_SHARE, region_point
 from .errors import ImageError, TrainingError
 from .fileio import list_image_files
 from .hint_simulation import simulate_hints
+from .hints import Hints
 from .imageio import load_image
 from .references import ColorJitter, ToneJitter, synthesize_reference
 from .refine import spread_hints
-from .regions import region_map
+from .regions import RegionMap, region_map
 from .sketch import augment_lines, extract_sketch
 from .splits import split_paths
 
@@ -56,6 +58,12 @@ class SynthesisConfig:
     p_spread_hints: float = 0.0  # of the hinted samples: every hint spread over its line-bounded region near it
     hint_reach: float = 0.03  # how far a hint spreads, as a share of the long side (as ``Colorizer.hint_reach``)
     p_reference_tone: float = 0.0  # the reference alone gets a brightness and saturation change
+    # of the samples with a reference: hints matched from it, as the colorizer's reference hints
+    # (``Colorizer.reference_hints``) give them, at ``reference_hint_alpha`` in the hint map
+    p_reference_hints: float = 0.0
+    reference_hint_alpha: float = 0.5  # below 1 the network can tell them from the user's (alpha 1)
+    reference_hint_errors: float = 0.3  # share of them that take the color of a wrong place
+    max_reference_hints: int = 24  # 1..this many per sample (the colorizer's usual ``reference_hints``)
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
 
@@ -79,6 +87,55 @@ def reference_place(source: np.ndarray, box: tuple[int, int, int, bool], cell: i
     if mirrored:
         u = 1.0 - u
     return torch.from_numpy(np.stack([u, v]).astype(np.float32))
+
+
+def simulated_reference_hints(regions: RegionMap, reference: np.ndarray, place: torch.Tensor,
+                              rng: np.random.Generator, *, count: int, errors: float,
+                              reach: float | None) -> np.ndarray:
+    """The hint map (HxWx4, alpha 1) that reference hints would give a synthesized sample.
+
+    The synthesis knows where each reference cell came from (``reference_place``), so it plays the
+    matcher of ``correspondence.reference_hints``: up to ``count`` of the sketch's regions that
+    reference cells came from, the larger first (with a random factor, as the matcher's
+    confidence), each get a point hint at their innermost pixel with the median color of those
+    cells, or, for a share ``errors`` of them, the color of a random cell (a wrong match). The
+    hints are spread over their regions within ``reach`` pixels, as the colorizer sends them.
+    """
+    h, w = regions.shape
+    labels = regions.labels
+    grid_h, grid_w = place.shape[1:]
+    cells = cv2.resize(reference, (grid_w, grid_h), interpolation=cv2.INTER_AREA).reshape(-1, 3)
+    u, v = (place[0].numpy().ravel(), place[1].numpy().ravel())
+    inside = (u >= 0) & (u < 1) & (v >= 0) & (v < 1)
+    cell_regions = labels[(v[inside] * h).astype(np.int64), (u[inside] * w).astype(np.int64)]
+    candidates = np.unique(cell_regions)
+    candidates = candidates[regions.pixel_counts[candidates] >= MIN_REGION_SHARE * h * w]
+    if count <= 0 or candidates.size == 0:
+        return np.zeros((h, w, 4), np.float32)
+    score = np.sqrt(regions.pixel_counts[candidates]) * rng.lognormal(0.0, 0.5, candidates.size)
+    chosen = candidates[np.argsort(-score, kind="stable")][:count]
+    inside_colors = cells[inside]
+    points = []
+    for region in chosen.tolist():
+        if rng.random() < errors:
+            color = cells[int(rng.integers(len(cells)))]
+        else:
+            color = np.median(inside_colors[cell_regions == region], axis=0)
+        points.append(region_point(labels, region, tuple(int(round(float(c))) for c in color)))
+    drawn = Hints(points=points).to_map(h, w)
+    return spread_hints(drawn, regions, reach) if reach is None or reach > 0 else drawn
+
+
+def with_reference_hints(hints: np.ndarray, matched: np.ndarray, regions: RegionMap, alpha: float) -> np.ndarray:
+    """``hints`` (HxWx4) plus ``matched`` reference hints at ``alpha``, leaving out the regions the
+    user's hints reach (as ``correspondence.reference_hints`` does)."""
+    hinted = hints[..., 3] > 0
+    keep = matched[..., 3] > 0
+    if hinted.any():
+        keep &= ~np.isin(regions.labels, np.unique(regions.labels[hinted]))
+    out = np.array(hints, np.float32, copy=True)
+    out[keep] = matched[keep] * np.float32(alpha)
+    return out
 
 
 def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
@@ -183,21 +240,31 @@ class IllustrationDataset(Dataset):
         sketch = synthesize_sketch(target, rng, cfg.extractors)
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
+        reach = cfg.hint_reach * max(sketch.shape)
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
             # what the colorizer does with every hint: the network sees it spread over its region
-            hints = spread_hints(hints, region_map(sketch), cfg.hint_reach * max(sketch.shape))
-        made = synthesize_reference(jitter(image), rng, cfg.style_size, with_source=self.reference_places)
-        reference, source = made if self.reference_places else (made, None)
+            hints = spread_hints(hints, region_map(sketch), reach)
+        places = self.reference_places or cfg.p_reference_hints > 0
+        made = synthesize_reference(jitter(image), rng, cfg.style_size, with_source=places)
+        reference, source = made if places else (made, None)
         reference = ToneJitter.random(rng, cfg.p_reference_tone)(reference)
+        has_reference = rng.random() >= cfg.p_no_reference
+        place = reference_place(source, box, REFERENCE_CELL) if places else None
+        if cfg.p_reference_hints > 0 and has_reference and rng.random() < cfg.p_reference_hints:
+            regions = region_map(sketch)
+            count = int(rng.integers(1, cfg.max_reference_hints + 1))
+            matched = simulated_reference_hints(regions, reference, place, rng, count=count,
+                                                errors=cfg.reference_hint_errors, reach=reach)
+            hints = with_reference_hints(hints, matched, regions, cfg.reference_hint_alpha)
         sample = {
             "sketch": to_tensor_sketch(sketch),
             "hints": torch.from_numpy(np.ascontiguousarray(hints.transpose(2, 0, 1))).float(),
             "reference": to_tensor_image(reference),
-            "has_reference": torch.tensor(float(rng.random() >= cfg.p_no_reference)),
+            "has_reference": torch.tensor(float(has_reference)),
             "target": to_tensor_image(target),
         }
         if self.reference_places:
-            sample["reference_place"] = reference_place(source, box, REFERENCE_CELL)
+            sample["reference_place"] = place
         return sample
 
 

@@ -45,7 +45,7 @@ from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
 from .fileio import write_bytes_atomic
 from .losses import correspondence_loss, lsgan, reconstruction_losses
-from .models import ColorizationModel, Discriminator, ModelConfig, save_model, spread_reach
+from .models import ColorizationModel, Discriminator, ModelConfig, reference_hint_alpha, save_model, spread_reach
 from .runtime import bf16_available
 from .train_config import FLAGS, TrainConfig, load_config
 from .weights import load_tensors, save_tensors, section
@@ -547,7 +547,8 @@ class Trainer:
         if self.is_main and finished:
             # how the network saw hints, so that the colorizer sends them the same way
             extra = {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
-                     "hint_reach": spread_reach(c.to_dict()["synthesis"])}
+                     "hint_reach": spread_reach(c.to_dict()["synthesis"]),
+                     "reference_hint_alpha": reference_hint_alpha(c.to_dict()["synthesis"])}
             if self.ema is not None:
                 extra["ema"] = c.ema
             save_model(self.model, self.out / "final", extra, state=self.ema_state())

@@ -124,11 +124,16 @@ class TrainConfig:
         if self.size < 32 or self.size % self.model.multiple:
             raise TrainingError(f"{flag_name('size')} must be a multiple of {self.model.multiple} and at least 32, got {self.size}")
         s = self.synthesis
-        for name in ("p_jitter", "p_no_hints", "p_region_hints", "p_no_reference"):
+        for name in ("p_jitter", "p_no_hints", "p_region_hints", "p_no_reference", "p_spread_hints",
+                     "p_reference_tone", "p_reference_hints", "reference_hint_errors"):
             if not 0.0 <= getattr(s, name) <= 1.0:
                 raise TrainingError(f"synthesis.{name} must be a probability (0..1), got {getattr(s, name)}")
         if s.max_zoom < 1.0 or s.mean_hints < 0:
             raise TrainingError("synthesis.max_zoom must be at least 1 and synthesis.mean_hints 0 or more")
+        if not 0.0 < s.reference_hint_alpha <= 1.0 or s.max_reference_hints < 1:
+            raise TrainingError("synthesis.reference_hint_alpha must be above 0 and at most 1, and "
+                                f"synthesis.max_reference_hints at least 1, got {s.reference_hint_alpha} and "
+                                f"{s.max_reference_hints}")
         from .sketch import EXTRACTORS
 
         known = set(EXTRACTORS)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from s2p_lab.colorizer import Colorizer
 from s2p_lab.correspondence import check_count, lab_to_rgb, match_reference, reference_hints, rgb_to_lab
@@ -148,3 +149,32 @@ def test_command_line_refuses_a_bad_count_in_one_line(tmp_path: Path, sample_dir
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--reference-hints must be a whole number" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_reference_hints_reach_the_network_at_the_alpha_it_was_trained_with(colorizer: Colorizer, sample_dir: Path,
+                                                                          mirrored_colored_portrait: np.ndarray) -> None:
+    """Weights trained with simulated reference hints (``synthesis.p_reference_hints``) saw them at
+    ``reference_hint_alpha``: the colorizer sends them so, beside the user's hints at alpha 1; at 1
+    (the shipped weights) they are drawn as the user's."""
+    prepared = colorizer.prepare_sketch(sample_dir / "sketches" / "girl_portrait.png", 192)
+    user = Hints(points=[Point(0.5, 0.2, (200, 30, 30), 0.02)])
+    matched = colorizer.matched_hints(prepared, mirrored_colored_portrait, user, count=24)
+    assert len(matched.points) >= 8
+    merged = Hints(points=user.points + matched.points)
+    assert colorizer.reference_hint_alpha == 1.0
+    assert torch.equal(colorizer.reference_hint_map(prepared, user, matched), colorizer.hint_map(merged, prepared))
+    colorizer.reference_hint_alpha = 0.5
+    try:
+        both = colorizer.reference_hint_map(prepared, user, matched)[0]
+        alone = colorizer.hint_map(user, prepared)[0]
+        users = alone[3] > 0
+        assert torch.equal(both[:, users], alone[:, users]), "the user's hints as they were"
+        assert set(both[3].unique().tolist()) == {0.0, 0.5, 1.0}
+        theirs = both[3] == 0.5
+        assert theirs.sum() > users.sum()
+        # the colors are the matched ones, premultiplied by the alpha
+        spread = colorizer.hint_map(merged, prepared)[0]
+        assert torch.allclose(both[:3, theirs], 0.5 * spread[:3, theirs])
+        assert torch.equal(colorizer.reference_hint_map(prepared, user, Hints()), alone[None])
+    finally:
+        del colorizer.reference_hint_alpha

@@ -151,3 +151,44 @@ def test_reference_tone_changes_brightness_and_saturation_but_not_hue() -> None:
         assert np.median(hue_error) <= 2
         assert (out[..., 2].mean() < src[..., 2].mean()) == darker
         assert (out[..., 1].mean() > src[..., 1].mean()) == (tone.saturation > 1)
+
+
+def test_reference_hints_in_the_synthesis_carry_the_targets_colors_at_their_alpha(styles: Path) -> None:
+    """``p_reference_hints``: hints matched from the synthesized reference, as the colorizer's
+    reference hints, at ``reference_hint_alpha``; the rest of the sample is unchanged (the draws
+    come last), and the user's hinted regions are left to the user's hints."""
+    from s2p_lab.evaluation.color import ciede2000, rgb_to_lab
+
+    base = SynthesisConfig(size=96, style_size=64, p_no_reference=0.0, p_reference_tone=0.0, p_jitter=0.0)
+    changes = {"p_reference_hints": 1.0, "reference_hint_errors": 0.0, "reference_hint_alpha": 0.4}
+    plain = IllustrationDataset(styles, base, seed=5, holdout=False)
+    hinted = IllustrationDataset(styles, SynthesisConfig(**{**base.__dict__, **changes}), seed=5, holdout=False)
+    errors, got = [], 0
+    for number in range(12):
+        a, b = plain[(number % len(plain), number)], hinted[(number % len(plain), number)]
+        for key in ("sketch", "reference", "target", "has_reference"):
+            assert torch.equal(a[key], b[key]), key
+        users = a["hints"][3] > 0
+        assert torch.equal(b["hints"][:, users], a["hints"][:, users]), "the user's hints as they were"
+        theirs = (b["hints"][3] > 0) & ~users
+        if not theirs.any():
+            continue
+        got += 1
+        assert torch.allclose(b["hints"][3, theirs], torch.tensor(0.4))
+        colors = (b["hints"][:3, theirs] / 0.4).T.numpy() * 255
+        target = ((a["target"][:, theirs] + 1) * 127.5).T.numpy()
+        lab = [rgb_to_lab(np.clip(np.rint(x), 0, 255).astype(np.uint8)[None]) for x in (colors, target)]
+        errors.append(float(np.median(ciede2000(lab[0], lab[1]))))
+    assert got >= 6, got  # a reference cut from elsewhere in the illustration, or regions all hinted: none
+    # the reference's colors where each part came from: near the target's there (a wash is about 20-30 off)
+    assert np.median(errors) < 12, errors
+
+
+def test_reference_hint_settings_are_checked(tmp_path: Path) -> None:
+    from s2p_lab.errors import TrainingError
+
+    for changes in ({"synthesis.p_reference_hints": 1.5}, {"synthesis.reference_hint_alpha": 0.0},
+                    {"synthesis.reference_hint_alpha": 1.2}, {"synthesis.max_reference_hints": 0},
+                    {"synthesis.reference_hint_errors": -0.1}):
+        with pytest.raises(TrainingError, match=next(iter(changes)).split(".")[1]):
+            TrainConfig(data=str(tmp_path), out=str(tmp_path / "run")).replace(changes).validate()

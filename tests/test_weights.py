@@ -22,7 +22,8 @@ from PIL import Image
 from s2p_lab.cli import main as cli_main
 from s2p_lab.colorizer import Colorizer
 from s2p_lab.errors import CheckpointError, S2PError, WeightsError
-from s2p_lab.models import ColorizationModel, ModelConfig, load_model, save_model, spread_reach, trained_hint_reach
+from s2p_lab.models import (ColorizationModel, ModelConfig, load_model, reference_hint_alpha, save_model, spread_reach,
+                            trained_hint_reach, trained_reference_hint_alpha)
 from s2p_lab.models.build import CONFIG_NAME, WEIGHTS_NAME
 from s2p_lab.weights import load_tensors, read_metadata, save_tensors
 
@@ -101,6 +102,23 @@ def test_hints_reach_the_network_as_the_weights_were_trained_to_see_them(model: 
             assert trained_hint_reach(broken) == 0.0
             continue
         with pytest.raises(WeightsError, match="hint_reach"):
+            Colorizer.from_pretrained(broken, device="cpu")
+
+
+def test_reference_hints_reach_the_network_at_the_alpha_the_weights_were_trained_with(model: ColorizationModel,
+                                                                                   saved: Path, tmp_path: Path) -> None:
+    """``config.json``'s ``reference_hint_alpha`` (``s2p train`` writes it) sets the alpha of the
+    reference hints; weights without it, as the shipped ones, take them as a user's (1)."""
+    assert trained_reference_hint_alpha(saved) == 1.0
+    assert trained_reference_hint_alpha(Path(__file__).resolve().parents[1] / "s2p_lab" / "pretrained") == 1.0
+    trained = save_model(model, tmp_path / "trained", {"reference_hint_alpha": 0.5})
+    assert trained_reference_hint_alpha(trained / WEIGHTS_NAME) == 0.5
+    assert Colorizer.from_pretrained(trained, device="cpu").reference_hint_alpha == 0.5
+    assert reference_hint_alpha({"p_reference_hints": 0.5, "reference_hint_alpha": 0.3}) == 0.3
+    assert reference_hint_alpha({"p_reference_hints": 0.0, "reference_hint_alpha": 0.3}) == 1.0 == reference_hint_alpha({})
+    for i, bad in enumerate((0, -0.5, 1.5, "half", True)):
+        broken = save_model(model, tmp_path / f"bad{i}", {"reference_hint_alpha": bad})
+        with pytest.raises(WeightsError, match="reference_hint_alpha"):
             Colorizer.from_pretrained(broken, device="cpu")
 
 

@@ -173,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["reference_hints"] = colorizer.reference_hints
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
     result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity
+    result["settings"]["reference_hint_alpha"] = colorizer.reference_hint_alpha
     result["settings"]["attention_sharpness"] = colorizer.attention_sharpness
     print(format_table(result))
     if grid is not None:

@@ -4,7 +4,8 @@
 training runs); ``inference.optimize_for_inference`` rewrites a trained model for fast inference.
 """
 
-from .build import ColorizationModel, load_model, save_model, spread_reach, trained_hint_reach
+from .build import (ColorizationModel, load_model, reference_hint_alpha, save_model, spread_reach, trained_hint_reach,
+                    trained_reference_hint_alpha)
 from .config import ModelConfig
 from .discriminator import Discriminator
 from .generator import Generator, GeneratorOutput, HintedFeatures, SketchFeatures
@@ -23,7 +24,9 @@ __all__ = [
     "StyleEncoder",
     "load_model",
     "optimize_for_inference",
+    "reference_hint_alpha",
     "save_model",
     "spread_reach",
     "trained_hint_reach",
+    "trained_reference_hint_alpha",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -114,6 +115,43 @@ def spread_reach(synthesis: dict) -> float:
     return float(synthesis.get("hint_reach", 0.03))
 
 
+def reference_hint_alpha(synthesis: dict) -> float:
+    """The alpha at which a training run gave the network its simulated reference hints
+    (``SynthesisConfig`` as a dict): its ``reference_hint_alpha`` when it gave any
+    (``p_reference_hints`` > 0), else 1 (a run that never saw them takes them as a user's hints)."""
+    if float(synthesis.get("p_reference_hints", 0.0) or 0.0) <= 0:
+        return 1.0
+    return float(synthesis.get("reference_hint_alpha", 0.5))
+
+
+def _trained_setting(path: str | os.PathLike, key: str, from_synthesis: Callable[[dict], float]) -> tuple[object, str]:
+    """``key`` from the ``config.json`` beside the weights (``s2p train`` writes it), else from a
+    training checkpoint's own training config (``from_synthesis`` of its synthesis), else
+    ``from_synthesis({})``; with the name of the file it came from."""
+    file = weights_file(path)
+    source = file.parent / CONFIG_NAME
+    if source.exists():
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get(key) is not None:  # null: no record
+            return data[key], source.name
+    from ..weights import read_metadata
+
+    try:
+        trained = json.loads(read_metadata(file).get("s2p.train_config", "{}"))
+        return from_synthesis((trained.get("synthesis") or {}) if isinstance(trained, dict) else {}), file.name
+    except (ValueError, TypeError, AttributeError):
+        return from_synthesis({}), file.name
+
+
+def _fraction(value: object, low_open: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return (0.0 < float(value) if low_open else 0.0 <= float(value)) and float(value) <= 1.0
+
+
 def trained_hint_reach(path: str | os.PathLike) -> float:
     """How the network of these weights was trained to see hints: each spread over the part of its
     region within this share of the longer side (0: as drawn).
@@ -122,28 +160,21 @@ def trained_hint_reach(path: str | os.PathLike) -> float:
     own training config, else 0: weights from before hints were spread (v0.2 and older) saw them
     as drawn. A number outside 0..1 is a ``WeightsError``.
     """
-    file = weights_file(path)
-    source = file.parent / CONFIG_NAME
-    reach: object = None
-    if source.exists():
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and "hint_reach" in data:
-            reach = data["hint_reach"]
-    if reach is None:
-        from ..weights import read_metadata
+    reach, source = _trained_setting(path, "hint_reach", spread_reach)
+    if not _fraction(reach, low_open=False):
+        raise WeightsError(f"{source}: hint_reach must be a number from 0 to 1, got {reach!r}")
+    return float(reach)  # type: ignore[arg-type]
 
-        source = file
-        try:
-            trained = json.loads(read_metadata(file).get("s2p.train_config", "{}"))
-            reach = spread_reach(trained.get("synthesis") or {}) if isinstance(trained, dict) else 0.0
-        except (ValueError, TypeError, AttributeError):
-            reach = 0.0
-    if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0.0 <= float(reach) <= 1.0:
-        raise WeightsError(f"{source.name}: hint_reach must be a number from 0 to 1, got {reach!r}")
-    return float(reach)
+
+def trained_reference_hint_alpha(path: str | os.PathLike) -> float:
+    """The alpha at which the network of these weights was trained to see reference hints
+    (``Colorizer.reference_hints``), from ``config.json``'s ``reference_hint_alpha`` or a training
+    checkpoint's config; 1 for weights that never saw them apart (the shipped v0.3 and older).
+    A number outside (0, 1] is a ``WeightsError``."""
+    alpha, source = _trained_setting(path, "reference_hint_alpha", reference_hint_alpha)
+    if not _fraction(alpha, low_open=True):
+        raise WeightsError(f"{source}: reference_hint_alpha must be a number above 0 and at most 1, got {alpha!r}")
+    return float(alpha)  # type: ignore[arg-type]
 
 
 def load_model(path: str | os.PathLike) -> ColorizationModel:
