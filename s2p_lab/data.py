@@ -241,9 +241,11 @@ class IllustrationDataset(Dataset):
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
         reach = cfg.hint_reach * max(sketch.shape)
+        regions: RegionMap | None = None
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
             # what the colorizer does with every hint: the network sees it spread over its region
-            hints = spread_hints(hints, region_map(sketch), reach)
+            regions = region_map(sketch)
+            hints = spread_hints(hints, regions, reach)
         places = self.reference_places or cfg.p_reference_hints > 0
         made = synthesize_reference(jitter(image), rng, cfg.style_size, with_source=places)
         reference, source = made if places else (made, None)
@@ -251,7 +253,7 @@ class IllustrationDataset(Dataset):
         has_reference = rng.random() >= cfg.p_no_reference
         place = reference_place(source, box, REFERENCE_CELL) if places else None
         if cfg.p_reference_hints > 0 and has_reference and rng.random() < cfg.p_reference_hints:
-            regions = region_map(sketch)
+            regions = region_map(sketch) if regions is None else regions
             count = int(rng.integers(1, cfg.max_reference_hints + 1))
             matched = simulated_reference_hints(regions, reference, place, rng, count=count,
                                                 errors=cfg.reference_hint_errors, reach=reach)
