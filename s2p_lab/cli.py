@@ -1,4 +1,4 @@
-"""The ``s2p`` command line: colorize, extract, train, eval, bench.
+"""The ``s2p`` command line: colorize, extract, train, eval, matcher, bench.
 
 Exit status 0 on success, 2 on bad input (one line on stderr), 1 on internal error. ``--debug``
 shows the traceback instead of the one line.
@@ -36,10 +36,11 @@ def _colorize(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .colorizer import Colorizer
-    from .commands import EXIT_BAD_INPUT, one_line
+    from .commands import EXIT_BAD_INPUT, check_confidence, matcher_option, one_line
     from .correspondence import check_count
     from .errors import S2PError
     from .imageio import save_image
+    from .layers import save_layers
     from .models.blocks import check_sharpness
     from .palettes import extract_palette, load_palette
     from .refine import check_strength
@@ -53,9 +54,13 @@ def _colorize(args: argparse.Namespace) -> int:
     reference_hints = None if args.reference_hints is None else check_count(args.reference_hints)
     sharpness = (1.0 if args.attention_sharpness is None
                  else check_sharpness(args.attention_sharpness, "--attention-sharpness"))
+    confidence = None if args.match_confidence is None else check_confidence(args.match_confidence)
+    options = {} if args.matcher is None else {"matcher": matcher_option(args.matcher)}
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
                                           reference_colors=reference_colors, reference_hints=reference_hints,
-                                          attention_sharpness=sharpness)
+                                          attention_sharpness=sharpness, **options)
+    if confidence is not None:
+        colorizer.match_confidence = confidence
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0
@@ -63,8 +68,8 @@ def _colorize(args: argparse.Namespace) -> int:
     stems: dict[str, int] = {}
     for sketch in tqdm(sketches, desc="colorize", unit="sketch", disable=not batch, file=sys.stderr):
         try:
-            images = colorizer.colorize(sketch, styles=styles, hints=args.hints, size=args.size, seed=args.seed,
-                                        mode=args.mode, palette=palette)
+            results = colorizer.colorize(sketch, styles=styles, hints=args.hints, size=args.size, seed=args.seed,
+                                         mode=args.mode, palette=palette, layers=args.layers)
         except S2PError as exc:
             if not batch:
                 raise
@@ -77,14 +82,18 @@ def _colorize(args: argparse.Namespace) -> int:
             n = stems[sketch.stem]
             folder = out / (sketch.stem if n == 1 else f"{sketch.stem}-{n}")
         seen: dict[str, int] = {}
-        for name, image in zip(names or [sketch.stem], images):
+        images = [r.image for r in results] if args.layers else results
+        for i, (name, image) in enumerate(zip(names or [sketch.stem], images)):
             seen[name] = seen.get(name, 0) + 1
             unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
-            path = save_image(image, folder / f"{unique}.png")
-            if batch:
-                tqdm.write(str(path))
-            else:
-                print(path)
+            paths = [save_image(image, folder / f"{unique}.png")]
+            if args.layers:  # the line art, flat colors and shading beside it, and one layered PSD
+                paths.append(save_layers(results[i], folder, unique)["psd"])
+            for path in paths:
+                if batch:
+                    tqdm.write(str(path))
+                else:
+                    print(path)
         if args.save_palette and not saved_palette:
             print(extract_palette(images[0], args.palette_size).save(args.save_palette))
             saved_palette = True
@@ -119,6 +128,12 @@ def _eval(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _matcher(args: argparse.Namespace) -> int:
+    from .matching.command import run
+
+    return run(args)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from .bench import run
 
@@ -135,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", action="append", metavar="REF", help="style reference image (repeatable)")
     p.add_argument("--hints", help="hints JSON file")
     p.add_argument("--size", type=int, default=512, help="processing resolution of the longer side")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="0: the matcher's most probable colors; another seed samples another plausible composition")
     p.add_argument("--weights", default=None, help="weights folder or .safetensors (default: shipped)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: auto)")
     from .refine import MODES
@@ -148,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--palette-size", type=int, default=8, help="colors taken from an image palette (default 8)")
     p.add_argument("--save-palette", metavar="FILE.json", default=None,
                    help="save the palette of the first output (to color more pages with --palette)")
+    p.add_argument("--layers", action="store_true",
+                   help="also write each result as layers: line art, flat colors, shading (PNGs) and one layered PSD")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.set_defaults(func=_colorize)
 
@@ -170,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure a colorizer with the design's metrics")
     eval_arguments(p)
     p.set_defaults(func=_eval)
+
+    from .matching.command import add_arguments as matcher_arguments
+
+    p = sub.add_parser("matcher", help="the region matcher: cache features, train, evaluate")
+    matcher_arguments(p)
+    p.set_defaults(func=_matcher)
 
     from .bench import add_arguments as bench_arguments
 

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -46,8 +47,13 @@ from .models.pretrained_features import store_backbones_for_autocast
 from .palettes import Palette, load_palette
 from .refine import DEFAULT_MODE, bucket_fill, check_strength, check_mode, reference_samples, refine, spread_hints
 from .regions import RegionMap, region_map
+from .matching.predict import Matcher, ReferenceParts, RegionColors
+from .matching.features import PartFeatures
 from .runtime import bf16_available, resolve_device
 from .sketch import cleanup_sketch
+
+if TYPE_CHECKING:
+    from .layers import Layers
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MIN_SIZE, MAX_SIZE = 64, 2048
@@ -63,6 +69,7 @@ class PreparedSketch:
     tensor: torch.Tensor  # (1, 1, h, w), lines = 1, at the processing size
     features: SketchFeatures
     regions: RegionMap | None = None  # line-bounded regions at the processing size, made on first use
+    parts: PartFeatures | None = None  # the regions' pooled features for the matcher, made on first use
 
     @property
     def processing_size(self) -> tuple[int, int]:
@@ -159,6 +166,14 @@ class Colorizer:
     #: the weights were trained with (``models.trained_reference_hint_alpha``; 1, as a user's
     #: hints, for the shipped weights)
     reference_hint_alpha: float = 1.0
+    #: the alpha at which the matcher's region colors fill their regions in the hint map the
+    #: network shades from (``matched_hint_map``)
+    matched_alpha: float = 1.0
+    #: regions whose matched color is less probable than this are left to the network (``soft``);
+    #: ``flat`` gives every region its matched color
+    match_confidence: float = 0.0
+    #: the sampling temperature of ``colorize(seed=N)`` for N other than 0 (``Matcher.assign``)
+    match_temperature: float = 0.5
 
     def __init__(
         self,
@@ -175,6 +190,7 @@ class Colorizer:
         cache_size: int = 8,
         incremental: bool = True,
         backend: str = "torch",
+        matcher: Matcher | None = None,
     ) -> None:
         """``bf16``: None picks bf16 autocast where the hardware runs it fast (AVX-512 BF16 or AMX
         CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
@@ -191,6 +207,8 @@ class Colorizer:
         ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (needs ``onnx``
         and ``onnxruntime``; on the AVX2 CPU measured in ``bench/RESULTS.md`` PyTorch float32 is
         faster, and much faster for hint edits).
+        ``matcher``: the region matcher (``matching.Matcher``) that chooses each region's color from
+        each reference before the network shades it (None: the network alone, as before v0.4).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
@@ -216,9 +234,6 @@ class Colorizer:
         self._hint_features = generator.hint_features
         self._decode_hinted = _rgb_decoder(generator)
         self._encode_style = self.inference_model.style_encoder
-        # ``colorize(seed=...)`` seeds this, never torch's global generator; the shipped model
-        # draws no random numbers, so today the seed changes nothing
-        self.rng = torch.Generator()
         self.backend = backend
         self.compiled = bool(compile)
         if backend == "onnxruntime":
@@ -260,6 +275,10 @@ class Colorizer:
         self.max_level_cache_bytes = 256 * 2**20
         self._attention_sharpness = 1.0
         self.attention_sharpness = attention_sharpness
+        self.matcher = matcher
+        if matcher is not None and self.device.type == "cpu":
+            matcher.bf16 = self.bf16  # the matcher's frozen features in the colorizer's precision
+        self._reference_parts: OrderedDict[str, ReferenceParts] = OrderedDict()
 
     @property
     def attention_adjustable(self) -> bool:
@@ -291,8 +310,15 @@ class Colorizer:
         The network sees hints spread as it was trained to (``hint_reach`` from
         ``models.trained_hint_reach``: 0.03 for the shipped weights, 0 for v0.2's and older), and
         reference hints at the alpha it was trained with (``reference_hint_alpha``).
+        ``matcher``: the shipped region matcher by default, a matcher folder, or False for none.
         """
         path = PRETRAINED_DIR if weights is None else weights
+        if "matcher" not in kwargs or isinstance(kwargs["matcher"], (str, os.PathLike)):
+            where = kwargs.get("matcher")
+            shipped = (PRETRAINED_DIR / "matcher" / "matcher.safetensors").is_file()
+            kwargs["matcher"] = Matcher.from_pretrained(where) if where is not None or shipped else None
+        elif kwargs["matcher"] is False:
+            kwargs["matcher"] = None
         colorizer = cls(load_model(path), device=device, **kwargs)
         colorizer.hint_reach = trained_hint_reach(path)
         colorizer.reference_hint_alpha = trained_reference_hint_alpha(path)
@@ -310,6 +336,7 @@ class Colorizer:
         self._shades.clear()
         self._last = None
         self._clicks = None
+        self._reference_parts.clear()
 
     def _to_device(self, t: torch.Tensor) -> torch.Tensor:
         t = t.to(self.device)
@@ -368,7 +395,7 @@ class Colorizer:
     def _remember(self, cache: OrderedDict, key: str, value: object) -> None:
         cache[key] = value
         cache.move_to_end(key)
-        while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles or cache is self._matches else 1):
+        while len(cache) > max(1, self.cache_size) * (8 if cache is self._styles or cache is self._matches or cache is self._reference_parts else 1):
             cache.popitem(last=False)
 
     def reference_samples(self, styles: Sequence[ImageSource] | None) -> list[np.ndarray | None]:
@@ -446,21 +473,106 @@ class Colorizer:
                                min_similarity=self.reference_similarity,
                                min_image_similarity=self.reference_image_similarity)
 
+    # ------------------------------------------------------------------ the matcher
+    @property
+    def matches_regions(self) -> bool:
+        """Whether references go through the region matcher before the network (a matcher is set)."""
+        return self.matcher is not None
+
+    def sketch_parts(self, prepared: PreparedSketch) -> PartFeatures:
+        """The pooled features of the sketch's regions (``Matcher.sketch_parts``), once per sketch."""
+        if self.matcher is None:
+            raise S2PError("this colorizer has no region matcher")
+        if prepared.parts is None:
+            regions = self.regions(prepared)
+            lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+            prepared.parts = self.matcher.sketch_parts(lines, regions.labels, regions.count)
+        return prepared.parts
+
+    def reference_parts(self, reference: ImageSource) -> ReferenceParts:
+        """A reference's color segments and pooled features (``Matcher.reference_parts``), cached."""
+        if self.matcher is None:
+            raise S2PError("this colorizer has no region matcher")
+        rgb = load_image(reference, mode="RGB")
+        key = _digest(rgb, "parts")
+        parts = self._reference_parts.get(key)
+        if parts is None:
+            parts = self.matcher.reference_parts(rgb)
+            self._remember(self._reference_parts, key, parts)
+        else:
+            self._reference_parts.move_to_end(key)
+        return parts
+
+    def region_colors(self, prepared: PreparedSketch, reference: ImageSource, seed: int = 0) -> RegionColors | None:
+        """Each region's color chosen from ``reference`` by the matcher (``Matcher.assign``): the
+        most probable with ``seed`` 0, sampled among the plausible ones with another seed. None
+        for a reference too small to hold a color segment (it goes to the network alone)."""
+        parts = self.reference_parts(reference)
+        if parts.segments.count == 0:
+            return None
+        return self.matcher.assign(self.sketch_parts(prepared), parts,  # type: ignore[union-attr]
+                                   seed=seed, temperature=self.match_temperature)
+
+    def _user_regions(self, prepared: PreparedSketch, hints: Hints) -> np.ndarray:
+        """bool (regions,): the regions that hold a user's hint (they keep the user's color)."""
+        regions = self.regions(prepared)
+        hinted = np.zeros(regions.count, bool)
+        if not hints.is_empty():
+            drawn = self.hint_array(hints, prepared)[:, :, 3] > 0
+            hinted[np.unique(regions.labels[drawn])] = True
+        return hinted
+
+    def matched_flat(self, prepared: PreparedSketch, colors: RegionColors) -> np.ndarray:
+        """uint8 (h, w, 3): every region in its matched color, at the processing size."""
+        return colors.rgb[self.regions(prepared).labels]
+
+    def matched_hint_map(self, prepared: PreparedSketch, hints: Hints, colors: RegionColors) -> torch.Tensor:
+        """The hint map the network shades from: the user's hints as ``hint_map`` gives them, and
+        every other region whose matched color is at least ``match_confidence`` probable
+        filled with it at ``matched_alpha``."""
+        regions = self.regions(prepared)
+        user = self.hint_map(hints, prepared)
+        fill = (colors.confidence >= self.match_confidence) & ~self._user_regions(prepared, hints)
+        where = torch.from_numpy(fill[regions.labels])[None, None]
+        rgb = torch.from_numpy(colors.rgb[regions.labels].transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
+        matched = torch.cat([rgb * self.matched_alpha, torch.full_like(rgb[:, :1], self.matched_alpha)], dim=1)
+        return torch.where(where & (user[:, 3:] == 0), matched, user)
+
     def render_references(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
-                          codes: StyleCode | None = None, count: int | None = None) -> np.ndarray:
-        """The network's outputs, uint8 (N, h, w, 3), one per reference, each with the user's
-        ``hints`` plus that reference's hints (``matched_hints``); ``codes``: the references'
+                          codes: StyleCode | None = None, count: int | None = None, *,
+                          mode: str | None = None, seed: int = 0) -> np.ndarray:
+        """The drafts, uint8 (N, h, w, 3), one per reference, before refinement.
+
+        With a matcher (``matches_regions``) and a mode other than ``raw``, each reference's region
+        colors (``region_colors``) are the draft in ``flat`` (no network) and fill the hint map the
+        network shades from otherwise (``matched_hint_map``); the user's hints keep their regions.
+        Without one (or in ``raw``), the network's outputs with the user's ``hints`` plus that
+        reference's point hints (``matched_hints``, ``count`` of them). ``codes``: the references'
         ``encode_styles`` where the caller has them. A reference given as a style code gets no
-        reference hints (there is no image to match). The references that get none (most
-        landscapes: their features match no part of a figure) are decoded as one batch with the
-        user's hints, as ``render`` does; each of the others is decoded with its own hint map."""
+        matching (there is no image to match). The references that get no hints of their own are
+        decoded as one batch with the user's hints, as ``render`` does."""
         hints = Hints.load(hints)
         styles = list(styles or [])
+        mode = check_mode(self.default_mode if mode is None else mode)
+        matching = self.matches_regions and mode != "raw"
+        colors = [self.region_colors(prepared, s, seed) if matching and not isinstance(s, StyleCode) else None
+                  for s in styles]
+        if matching and mode == "flat" and styles and all(c is not None for c in colors):
+            return np.stack([self.matched_flat(prepared, c) for c in colors])  # type: ignore[arg-type]
         codes = self.encode_styles(styles or None) if codes is None else codes
         count = self.reference_hints if count is None else check_count(count, "reference_hints")
-        extras = [Hints() if count == 0 or isinstance(style, StyleCode) else self.matched_hints(prepared, style, hints, count)
-                  for style in styles]
-        plain = [i for i, extra in enumerate(extras) if extra.is_empty()]
+        maps: list[torch.Tensor | None] = []
+        for style, matched in zip(styles, colors):
+            if isinstance(style, StyleCode):
+                maps.append(None)
+            elif matched is not None:
+                maps.append(self.matched_hint_map(prepared, hints, matched))
+            elif count and not matching:
+                extra = self.matched_hints(prepared, style, hints, count)
+                maps.append(None if extra.is_empty() else self.reference_hint_map(prepared, hints, extra))
+            else:
+                maps.append(None)
+        plain = [i for i, m in enumerate(maps) if m is None]
         if len(plain) == len(styles):  # no reference hints at all (or no references)
             return self.render(prepared, self.hint_map(hints, prepared), codes)
         outputs: list[np.ndarray | None] = [None] * len(styles)
@@ -468,9 +580,8 @@ class Colorizer:
             for i, rgb in zip(plain, self.render(prepared, self.hint_map(hints, prepared),
                                                  codes.select(torch.tensor(plain)))):
                 outputs[i] = rgb
-        for i, extra in enumerate(extras):
-            if outputs[i] is None:
-                hint_map = self.reference_hint_map(prepared, hints, extra)
+        for i, hint_map in enumerate(maps):
+            if hint_map is not None:
                 outputs[i] = self.render(prepared, hint_map, codes.select(slice(i, i + 1)))[0]
         return np.stack(outputs)
 
@@ -714,19 +825,35 @@ class Colorizer:
                 outputs.append(_to_uint8(decode(hinted, styles.select(slice(start, start + chunk)))))
         return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
 
-    def finish(self, prepared: PreparedSketch, rgb: np.ndarray) -> Image.Image:
-        """Upsample one output to the sketch's original size and lay the sketch lines over it."""
+    def _full_size(self, prepared: PreparedSketch, rgb: np.ndarray) -> np.ndarray:
+        """One output (uint8, processing size) at the sketch's original size, without its lines."""
         height, width = prepared.original_size
         rgb = np.ascontiguousarray(rgb)
         if rgb.shape[:2] == (height, width):
-            full = rgb.copy()
-        else:
-            interp = cv2.INTER_CUBIC if height * width > rgb.shape[0] * rgb.shape[1] else cv2.INTER_AREA
-            full = cv2.resize(rgb, (width, height), interpolation=interp)
+            return rgb.copy()
+        interp = cv2.INTER_CUBIC if height * width > rgb.shape[0] * rgb.shape[1] else cv2.INTER_AREA
+        return cv2.resize(rgb, (width, height), interpolation=interp)
+
+    def finish(self, prepared: PreparedSketch, rgb: np.ndarray) -> Image.Image:
+        """Upsample one output to the sketch's original size and lay the sketch lines over it."""
+        full = self._full_size(prepared, rgb)
         if self.line_overlay > 0:
             # full * (1 - overlay * (1 - lines)) in one rounded uint8 pass, the shade cached per sketch
             full = cv2.multiply(full, self._shade(prepared), scale=1.0 / 255.0)
         return Image.fromarray(full)
+
+    def layers(self, prepared: PreparedSketch, rgb: np.ndarray) -> "Layers":
+        """One output taken apart as an artist stacks it (``layers.split_layers``): the line art
+        as cleaned, each region's flat color (its median over the region's non-line pixels) and
+        the shading that turns the flat colors into the output, at the sketch's original size.
+        ``Layers.color`` is what ``finish`` gives."""
+        from .layers import flat_from_regions, split_layers
+
+        full = self._full_size(prepared, rgb)
+        height, width = prepared.original_size
+        regions = self.regions(prepared).resized(height, width)
+        flat = flat_from_regions(full, regions.labels, voters=~regions.lines)
+        return split_layers(full, flat, prepared.lines, line_opacity=self.line_overlay)
 
     def _shade(self, prepared: PreparedSketch) -> np.ndarray:
         """uint8 (H, W, 3) line shade at the original size: 255 on paper, darker on the lines."""
@@ -753,24 +880,27 @@ class Colorizer:
         palette: object = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
         reference_hints: int | None = None,
-    ) -> list[Image.Image]:
+        layers: bool = False,
+    ) -> list[Image.Image] | list["Layers"]:
         """Colorize ``sketch`` once per style reference (or once from hints alone).
 
         ``sketch`` and each style: a path, a PIL image or a uint8 array (HxW or HxWx3 RGB).
         ``hints``: a ``Hints``, the hints JSON dict, a path to a JSON file, or None. ``size``: the
-        processing resolution of the longer side. ``seed`` seeds the colorizer's own random
-        generator (``self.rng``; torch's global one is left alone): the shipped model draws no
-        random numbers, so its output does not depend on it. ``mode``: the region refinement,
+        processing resolution of the longer side. ``seed``: which of the matcher's plausible region
+        colorings (0: the most probable; another seed samples another composition among them, the
+        same seed the same one; ``Matcher.assign``); without a matcher, or in ``raw``, the result
+        does not depend on it. ``mode``: the region refinement,
         ``"soft"``, ``"flat"`` or ``"raw"`` (None: ``default_mode``). ``palette``: a ``Palette``,
         its JSON dict or file, or an image to take one from; every region is snapped to its
         nearest palette color. ``recolor``: region label (``regions(prepared)``) -> RGB, regions
         recolored by hand. ``reference_hints``: point hints matched from each reference that the
         network gets beside ``hints`` (None: ``self.reference_hints``; 0: none;
-        ``render_references``). Returns RGB images at the sketch's original size.
+        ``render_references``). Returns RGB images at the sketch's original size; with ``layers``,
+        each as ``layers.Layers`` instead (line art, flat colors, shading; ``Layers.image`` is the
+        picture, ``layers.save_layers`` writes the PNGs and a layered PSD).
         """
         if isinstance(styles, (str, os.PathLike, np.ndarray, Image.Image)):
             styles = [styles]
-        self.rng.manual_seed(seed)
         mode = check_mode(self.default_mode if mode is None else mode)
         palette = load_palette(palette)
         prepared = self.prepare_sketch(sketch, size)
@@ -781,6 +911,9 @@ class Colorizer:
         bucket = self.paint_buckets(hints, prepared, mode)
         samples = (self.reference_samples(styles) if styles and self.reference_colors > 0 and mode != "raw"
                    else [None] * max(1, len(styles)))
-        rendered = self.render_references(prepared, hints, styles, codes, reference_hints)
-        return [self.finish(prepared, self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference))
-                for rgb, reference in zip(rendered, samples)]
+        rendered = self.render_references(prepared, hints, styles, codes, reference_hints, mode=mode, seed=seed)
+        refined = [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference)
+                   for rgb, reference in zip(rendered, samples)]
+        if layers:
+            return [self.layers(prepared, rgb) for rgb in refined]
+        return [self.finish(prepared, rgb) for rgb in refined]

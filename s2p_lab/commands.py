@@ -51,7 +51,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_refinement_options(parser: argparse.ArgumentParser) -> None:
-    """``--line-strength``, ``--reference-colors``, ``--reference-hints`` and ``--attention-sharpness``,
+    """``--line-strength``, ``--reference-colors``, ``--reference-hints``, ``--matcher``,
+    ``--match-confidence`` and ``--attention-sharpness``,
     as ``s2p colorize`` and ``s2p eval`` both take them (each command checks the values before
     loading a model)."""
     parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
@@ -65,6 +66,32 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
                         help="point hints with colors matched from each reference to the sketch's regions, "
                              "given to the network beside yours (default 0: none; 24 helps with a reference of the "
                              "same drawing, see the model card)")
+    parser.add_argument("--matcher", default=None, metavar="DIR",
+                        help="region matcher folder (default: the shipped one); 'none': the network alone, as before v0.4")
+    parser.add_argument("--match-confidence", type=float, default=None, metavar="P",
+                        help="regions whose matched color is less probable than this are left to the network "
+                             "(default: the colorizer's; 0 gives every region its matched color)")
     parser.add_argument("--attention-sharpness", type=float, default=None, metavar="S",
                         help="scale of the network's attention to the reference (default 1, as trained; "
                              "above 1 more colors and less of the reference's overall look, see the model card)")
+
+
+def matcher_option(value: str | None) -> object:
+    """``--matcher``'s value as ``Colorizer.from_pretrained`` takes it: the shipped matcher (None),
+    a folder, or False for none."""
+    if value is None:
+        return None
+    return False if value.lower() == "none" else value
+
+
+def check_confidence(value: object, name: str = "--match-confidence") -> float:
+    """``value`` as a float from 0 to 1, else an ``S2PError`` naming ``name``."""
+    from .errors import S2PError
+
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:
+        raise S2PError(f"{name} must be a number from 0 to 1, got {value!r}")
+    return number

@@ -52,7 +52,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of a moving average of the trained weights (e.g. 0.995; 0: off): the run's final weights
     # machinery
     workers: int = 0  # data loader processes (the data stream does not depend on it)
-    bf16: bool | None = None  # None: bf16 autocast where the CPU/GPU supports it
+    bf16: bool | None = None  # None: bf16 autocast where the CPU/GPU runs it fast, or as S2P_PRECISION forces it on the CPU
     channels_last: bool = True
     keep_heap: bool = True  # the ``s2p train`` process keeps freed memory (s2p_lab.heap); never inside a library call
     # cadence

@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the repository's sample data and the optional shared data set."""
+"""Shared fixtures: paths to the repository's sample data and the optional shared data set; the
+header line naming the precision the networks run in by default (``S2P_PRECISION``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,32 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 SHARED = ROOT.parent / "shared" / "data"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which precision the library's default colorizer and trainer run in, and why, e.g.
+    ``s2p-lab numerics: bfloat16 (AVX-512 BF16)``; a bad ``S2P_PRECISION`` stops the run."""
+    import os
+
+    import torch
+
+    from s2p_lab.errors import S2PError
+    from s2p_lab.runtime import PRECISION_ENV, forced_precision, hardware_bf16, precision, resolve_device
+
+    device = resolve_device(None)
+    try:
+        name, forced = precision(device), forced_precision()
+    except S2PError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if device.type == "cuda":
+        return f"s2p-lab numerics: {name} (CUDA: {torch.cuda.get_device_name(device)}; {PRECISION_ENV} applies to the CPU)"
+    cpu = torch.cpu
+    hardware = ("AVX-512 BF16" if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+                else "AMX" if getattr(cpu, "_is_amx_tile_supported", lambda: False)() else "no AVX-512 BF16 or AMX")
+    if forced is None:
+        return f"s2p-lab numerics: {name} ({hardware})"
+    emulated = ", emulated" if name == "bfloat16" and not hardware_bf16(device) else ""
+    return f"s2p-lab numerics: {name} (forced by {PRECISION_ENV}={os.environ[PRECISION_ENV]}{emulated}; the CPU: {hardware})"
 
 
 @pytest.fixture(scope="session")

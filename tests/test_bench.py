@@ -19,9 +19,11 @@ import torch
 
 from s2p_lab import Colorizer
 from s2p_lab.models import ColorizationModel, ModelConfig
-from s2p_lab.runtime import bf16_available
+from s2p_lab.runtime import bf16_available, output_tolerance
 
-from model_helpers import randomized_model
+from model_helpers import assert_same_colors, assert_same_edit, randomized_model, tolerance_of
+
+FLOAT32 = output_tolerance("float32")  # the comparisons below that set bf16=False
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,7 +119,7 @@ def test_windowed_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16:
     want = full.colorize(sketch, styles, hints=after, size=512)
     assert windows[0] is None and windows[1] is not None, "the edit was decoded in a window"
     for a, b in zip(got, want):
-        assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+        assert_same_edit(a, b, tolerance_of(incremental), "windowed edit vs full decode")
     again = incremental.colorize(sketch, styles, hints=after, size=512)  # nothing changed: cached
     assert len(windows) == 2 and all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(again, got))
 
@@ -170,7 +172,7 @@ def test_watched_modules_run_the_definition_and_global_hooks_the_fast_copy(tiny_
     finally:
         handle.remove()
     assert seen == [(1, model.generator.up[0].conv.out_channels, 16, 24)]
-    assert np.abs(watched.astype(np.int16) - plain).max() <= 1
+    assert_same_colors(watched, plain, FLOAT32, "the definition vs the fast copy")
     kinds: set[str] = set()
     handle = register_module_forward_hook(lambda m, _inputs, _out: kinds.add(type(m).__name__))
     try:
@@ -182,7 +184,7 @@ def test_watched_modules_run_the_definition_and_global_hooks_the_fast_copy(tiny_
 
 
 def test_bf16_agrees_with_fp32() -> None:
-    fp32 = Colorizer.from_pretrained(bf16=False)
+    fp32 = Colorizer.from_pretrained(bf16=False, matcher=False)  # the network in two precisions
     bf16 = Colorizer(fp32.model, bf16=True)
     rng = np.random.default_rng(2)
     sketch = np.full((192, 160), 255, np.uint8)
@@ -242,7 +244,7 @@ def test_compiled_agrees_with_eager(tiny_config: ModelConfig) -> None:
     style = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     eager = Colorizer(model, bf16=False).colorize(sketch, [style], size=96)[0]
     compiled = Colorizer(model, bf16=False, compile=True).colorize(sketch, [style], size=96)[0]
-    assert np.abs(np.asarray(eager, np.int16) - np.asarray(compiled, np.int16)).max() <= 1
+    assert_same_colors(eager, compiled, FLOAT32, "compiled vs eager")
 
 
 def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_path: Path) -> None:
@@ -259,7 +261,7 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     torch_fp32 = Colorizer(model, bf16=False)
     for size in (128, 200):  # the graphs take any multiple of 8: dynamic height and width
         for a, b in zip(runtime.colorize(sketch, styles, hints=hints, size=size), torch_fp32.colorize(sketch, styles, hints=hints, size=size)):
-            assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+            assert_same_colors(a, b, FLOAT32, "onnxruntime vs torch")
     prepared = torch_fp32.prepare_sketch(sketch, 128)
     codes = torch_fp32.encode_styles(styles)
     hint_map = torch_fp32.hint_map(hints, prepared)
@@ -294,7 +296,7 @@ def test_onnxruntime_backend_matches_torch_with_a_sketch_backbone(tiny_config: M
         style = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
         for styles in ([style], []):  # without a reference the sketch's features carry more of the colors
             a, b = runtime.colorize(sketch, styles, size=size)[0], torch_fp32.colorize(sketch, styles, size=size)[0]
-            assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+            assert_same_colors(a, b, FLOAT32, "onnxruntime vs torch")
 
 
 def test_ratios_pair_the_scenarios_of_each_repeat() -> None:

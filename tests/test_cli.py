@@ -314,11 +314,12 @@ def test_bad_attention_sharpness(files, capsys, sharpness: str) -> None:
 
 
 def test_reference_colors_move_the_colors_toward_the_reference(files, tmp_path: Path, capsys) -> None:
-    """The same network output at 0 and 1; at 1 the colors are nearer the (red) reference's."""
+    """The network alone (``--matcher none``): the same network output at 0 and 1; at 1 the colors
+    are nearer the (red) reference's."""
     outputs = {}
     for strength in ("0", "1"):
         for mode in ("soft", "raw"):
-            code, _, err = run(colorize(files, "--style", files["red"], "--reference-colors", strength,
+            code, _, err = run(colorize(files, "--style", files["red"], "--reference-colors", strength, "--matcher", "none",
                                         "--mode", mode, "-o", tmp_path / f"{mode}{strength}"), capsys)
             assert code == 0, err
             with Image.open(tmp_path / f"{mode}{strength}" / "red.png") as im:

@@ -21,7 +21,7 @@ from s2p_lab.regions import region_map
 
 @pytest.fixture(scope="module")
 def colorizer() -> Colorizer:
-    return Colorizer.from_pretrained()
+    return Colorizer.from_pretrained(matcher=False)  # reference hints are the network-alone path
 
 
 def test_counts_are_whole_numbers_from_0_to_1000() -> None:

@@ -27,6 +27,8 @@ from s2p_lab.widgets import (  # noqa: E402
 from s2p_lab.palettes import Palette  # noqa: E402
 from s2p_lab.widgets.common import hex_to_rgb, named_sources, rgb_to_hex, status_text, upload_items  # noqa: E402
 
+from model_helpers import assert_same_colors, tolerance_of  # noqa: E402
+
 SIZE = 64
 
 
@@ -161,13 +163,14 @@ def test_hint_edit_recolors_with_cached_encodings_only(app, colorizer, monkeypat
     assert "recolored" in app.status_text and "1 hint" in app.status_text
 
 
+@pytest.mark.numerics
 def test_app_result_equals_the_library_with_the_same_hints(app, colorizer):
     app.color.value = "#ff00ff"
     _click(app, 0.3, 0.4)
     app.colorize()
     direct = colorizer.colorize(app._sketch, styles=[app._refs[0].rgb, app._refs[1].rgb], hints=app.hints, size=SIZE)
     for shown, expected in zip(app.results, direct):
-        assert np.abs(np.asarray(shown, int) - np.asarray(expected, int)).max() <= 2
+        assert_same_colors(shown, expected, tolerance_of(colorizer), "the app vs the library")
 
 
 def test_live_off_waits_for_colorize(app):
@@ -267,6 +270,7 @@ def test_save_writes_pngs_and_hints_and_lists_paths(app, tmp_path):
     assert json.loads(paths[4].read_text())["points"][0]["rgb"] == [0x12, 0x34, 0x56]
 
 
+@pytest.mark.numerics
 def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
     app.refine_mode.value = "flat"
     app.colorize()
@@ -291,7 +295,7 @@ def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
     # the library gives the same picture for the same recoloring
     direct = colorizer.colorize(app._sketch, styles=[app._refs[0].rgb, app._refs[1].rgb], size=SIZE, mode="flat",
                                 recolor=app.recolored)[0]
-    assert np.abs(np.asarray(direct, int) - result).max() <= 2
+    assert_same_colors(direct, result, tolerance_of(colorizer), "the app vs the library, recolored")
     app.clear_hints()
     assert not app.recolored
     app.refine_mode.value = "raw"
@@ -299,6 +303,7 @@ def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
     assert not np.array_equal(raw, result)
 
 
+@pytest.mark.numerics
 def test_reference_colors_slider(app, colorizer):
     """The slider starts at the colorizer's default, where the app gives the library's picture;
     moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone."""
@@ -309,7 +314,8 @@ def test_reference_colors_slider(app, colorizer):
     styles = [r.rgb for r in app._refs if r.toggle.value]
     default = np.asarray(app.results[0], int)
     direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
-    assert np.abs(np.asarray(direct, int) - default).max() <= 2
+    tol = tolerance_of(colorizer)
+    assert_same_colors(direct, default, tol, "the app vs the library")
     app.reference_colors.value = 0.0
     plain = np.asarray(app.results[0], int)
     assert np.abs(plain - default).mean() > 0.5
@@ -318,21 +324,32 @@ def test_reference_colors_slider(app, colorizer):
         alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     finally:
         del colorizer.reference_colors
-    assert np.abs(np.asarray(alone, int) - plain).max() <= 2
+    assert_same_colors(alone, plain, tol, "the app vs the library, reference colors 0")
     app.reference_colors.value = colorizer.reference_colors
 
 
+@pytest.mark.numerics
 def test_reference_hints_slider(app, colorizer):
     """The slider starts at the colorizer's count (0: off), where the app gives the library's
     picture; at 24 each variant is the network with its reference's matched hints, as
     ``colorize(reference_hints=24)`` gives it (the similarity floors lowered so that the test's
     flat references get hints too)."""
     assert app.reference_hints.value == colorizer.reference_hints == 0
+    assert app.reference_hints.disabled == colorizer.matches_regions, "the matcher's colors leave no room for point hints"
+    matcher, colorizer.matcher = colorizer.matcher, None  # reference hints are the network-alone path
+    try:
+        _reference_hints_slider(app, colorizer)
+    finally:
+        colorizer.matcher = matcher
+
+
+def _reference_hints_slider(app, colorizer):
     app.live.value = True
     app.colorize()
     styles = [r.rgb for r in app._refs if r.toggle.value]
     plain = np.asarray(app.results[0], int)
-    assert np.abs(np.asarray(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], int) - plain).max() <= 2
+    tol = tolerance_of(colorizer)
+    assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], plain, tol, "the app vs the library")
     colorizer.reference_similarity = colorizer.reference_image_similarity = 0.0
     try:
         app.reference_hints.value = 24
@@ -341,7 +358,7 @@ def test_reference_hints_slider(app, colorizer):
     finally:
         del colorizer.reference_similarity, colorizer.reference_image_similarity
     assert np.abs(hinted - plain).mean() > 0.5
-    assert np.abs(np.asarray(direct, int) - hinted).max() <= 2
+    assert_same_colors(direct, hinted, tol, "the app vs the library, 24 reference hints")
     app.reference_hints.value = 0
 
 
@@ -481,6 +498,7 @@ def test_helpers():
     assert status_text("<div>&#9888; it&#x27;s bad</div>") == "it's bad"
 
 
+@pytest.mark.numerics
 def test_attention_sharpness_slider(app, colorizer):
     """The slider starts at the colorizer's sharpness (1); at 4 each variant is what the colorizer
     gives at 4 (the slider sets the colorizer's own setting), and back at 1 the first picture."""
@@ -490,15 +508,16 @@ def test_attention_sharpness_slider(app, colorizer):
     app.colorize()
     styles = [r.rgb for r in app._refs if r.toggle.value]
     plain = np.asarray(app.results[0], int)
+    tol = tolerance_of(colorizer)
     try:
         app.attention_sharpness.value = 4.0
         assert colorizer.attention_sharpness == 4.0
         sharp = np.asarray(app.results[0], int)
         direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
         assert np.abs(sharp - plain).mean() > 3
-        assert np.abs(np.asarray(direct, int) - sharp).max() <= 2
+        assert_same_colors(direct, sharp, tol, "the app vs the library, sharpness 4")
         app.attention_sharpness.value = 1.0
-        assert np.abs(np.asarray(app.results[0], int) - plain).max() <= 2
+        assert_same_colors(app.results[0], plain, tol, "sharpness back at 1 vs the first picture")
     finally:
         colorizer.attention_sharpness = 1.0
         app.attention_sharpness.value = 1.0

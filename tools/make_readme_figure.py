@@ -4,10 +4,14 @@
     .venv/bin/python tools/make_readme_figure.py --regions [--out docs/images/regions_modes.png]
     .venv/bin/python tools/make_readme_figure.py --reference-colors [--out docs/images/reference_colors.png]
 
+    .venv/bin/python tools/make_readme_figure.py --matcher [--out docs/images/matcher_nine_references.png]
+
 The first: one sample sketch colorized with several sample references. ``--regions``: the region
 map, raw / soft / flat with the sample hints, and a palette taken from one sketch's result locked
 onto a second sketch of the same character. ``--reference-colors``: the same sketch and references
 with the region colors moved 0, 0.5 (the default) and 1 of the way to each reference's colors.
+``--matcher``: the nine sample references before the region matcher (the network alone) and after
+(its flat colors, the default with the network's shading, and another seed).
 
 Uses only the repository's own sample data and the shipped weights.
 """
@@ -106,6 +110,34 @@ def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, 
     print(out, np.asarray(sheet).shape)
 
 
+def matcher_figure(out: str, sketch: str, size: int, weights: str | None) -> None:
+    """One sketch x the nine sample references: the network alone (before the matcher), the
+    matcher's flat colors, the default (matcher, then the network's shading) and seed 1."""
+    styles = sorted((ROOT / "sample_data/styles").glob("*.png"))
+    before = Colorizer.from_pretrained(weights, matcher=False)
+    after = Colorizer.from_pretrained(weights)
+    rows = [("network alone (v0.3, before)", lambda: before.colorize(sketch, styles, size=size)),
+            ("matcher: flat colors", lambda: after.colorize(sketch, styles, size=size, mode="flat")),
+            ("matcher + network shading (default)", lambda: after.colorize(sketch, styles, size=size)),
+            ("the same, seed=1", lambda: after.colorize(sketch, styles, size=size, seed=1))]
+    side, label = 150, 16
+    sheet = Image.new("RGB", (side * (len(styles) + 1), (len(rows) + 1) * (side + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    sheet.paste(tile(Image.open(sketch), side), (0, label))
+    draw.text((4, 2), "sketch", fill="black")
+    for i, style in enumerate(styles, start=1):
+        sheet.paste(tile(Image.open(style), side), (i * side, label))
+        draw.text((i * side + 4, 2), style.stem, fill="black")
+    for row, (name, run) in enumerate(rows, start=1):
+        y = row * (side + label)
+        draw.text((4, y + 2), name, fill="black")
+        for i, image in enumerate(run(), start=1):
+            sheet.paste(tile(image, side), (i * side, y + label))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, optimize=True)
+    print(out, np.asarray(sheet).shape)
+
+
 def draw_hints_rgb(sketch: Path, hints: Path) -> np.ndarray:
     from s2p_lab.widgets.plots import draw_hints
 
@@ -125,7 +157,13 @@ def main() -> None:
     parser.add_argument("--hints", default=None, help="hints JSON for every variant")
     parser.add_argument("--reference-colors", action="store_true",
                         help="rows of reference_colors 0 / 0.5 / 1 (docs/images/reference_colors.png)")
+    parser.add_argument("--matcher", action="store_true",
+                        help="the nine sample references before and after the matcher (docs/images/matcher_nine_references.png)")
     args = parser.parse_args()
+    if args.matcher:
+        matcher_figure(args.out or str(ROOT / "docs/images/matcher_nine_references.png"), args.sketch, args.size,
+                       args.weights)
+        return
     if args.reference_colors:
         reference_colors_figure(args.out or str(ROOT / "docs/images/reference_colors.png"), args.sketch,
                                 args.names or ["autumn_leaves", "green_forest", "neon_city", "ocean_beach", "sunset"],

@@ -27,12 +27,15 @@ import numpy as np
 from .color import as_gray, as_rgb, rgb_to_lab
 
 __all__ = [
-    "BASELINES", "figure_mask", "flipped_recrop", "gray_wash", "lines_over", "mean_color", "paint_hints",
-    "paper_mask", "paste", "shuffle_patches", "shuffled_paste", "wash",
+    "BASELINES", "MATCHER_BASELINES", "figure_mask", "flipped_recrop", "gray_wash", "lines_over", "mean_color",
+    "nearest_feature", "paint_hints", "paper_mask", "paste", "random_assignment", "rotated_zoomed", "shuffle_patches",
+    "shuffled_paste", "wash",
 ]
 
 #: The baselines of every run, in table order.
 BASELINES = ("paste", "shuffled_paste", "wash", "no_reference")
+#: The region matcher's baselines, scored on the held-out pairs (region accuracy and error).
+MATCHER_BASELINES = ("random_assignment", "nearest_feature")
 PAPER_MIN = 236  # a pixel whose every channel is at least this is paper
 SHUFFLE_GRID = 8
 
@@ -142,6 +145,45 @@ def flipped_recrop(rgb: np.ndarray, crop: float = 0.08) -> np.ndarray:
     dy, dx = int(round(crop * h)), int(round(crop * w))
     cut = np.ascontiguousarray(img[dy:, : w - dx])
     return cv2.resize(cut, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def rotated_zoomed(rgb: np.ndarray, degrees: float = 10.0, zoom: float = 0.8) -> np.ndarray:
+    """A reference of a kind the matcher's training never made: turned by ``degrees`` and zoomed
+    out to ``zoom``, the border filled with the image's median color."""
+    img = as_rgb(rgb)
+    h, w = img.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, zoom)
+    border = tuple(int(v) for v in np.median(img.reshape(-1, 3), axis=0))
+    return cv2.warpAffine(np.ascontiguousarray(img), matrix, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+def _matched_fill(sketch: np.ndarray, reference: np.ndarray, method: str, seed: int) -> np.ndarray:
+    from ..matching.features import sketch_part_features
+    from ..matching.predict import nearest_feature_colors, random_colors, reference_parts
+    from ..regions import region_map
+
+    lines = as_gray(sketch)
+    regions = region_map(lines)
+    ref = reference_parts(as_rgb(reference))
+    if method == "nearest_feature":
+        colors = nearest_feature_colors(sketch_part_features(lines, regions.labels, regions.count), ref)
+    else:
+        colors = random_colors(regions.count, ref, seed=seed)
+    return lines_over(colors.rgb[regions.labels], lines)
+
+
+def nearest_feature(sketch: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The matcher's untrained baseline: every line-bounded region of the sketch filled with the
+    color of the reference segment whose frozen EfficientNet features are the most similar
+    (``matching.predict.nearest_feature_colors``), lines over it."""
+    return _matched_fill(sketch, reference, "nearest_feature", 0)
+
+
+def random_assignment(sketch: np.ndarray, reference: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The matcher's chance baseline: every region filled with the color of a random reference
+    segment, drawn by area (``matching.predict.random_colors``), lines over it."""
+    return _matched_fill(sketch, reference, "random_assignment", seed)
 
 
 def paint_hints(sketch: np.ndarray, hints: Any) -> np.ndarray:

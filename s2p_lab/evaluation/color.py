@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ImageError
 
-__all__ = ["as_gray", "as_rgb", "ciede2000", "lab_chroma_hue", "rgb_to_lab", "same_size"]
+__all__ = ["as_gray", "as_rgb", "ciede2000", "is_paper", "is_skin", "lab_chroma_hue", "rgb_to_lab", "same_size"]
 
 def as_rgb(image: Any, what: str = "image") -> np.ndarray:
     """An RGB ``uint8`` HxWx3 array from an HxW, HxWx1, HxWx3 or HxWx4 uint8 array or PIL image.
@@ -172,3 +172,16 @@ def lab_chroma_hue(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return lab[:, 0], chroma, hue
 
 
+def is_paper(lab: np.ndarray) -> np.ndarray:
+    """White paper: very light and nearly without chroma (L at least 92, chroma at most 4; pale
+    anime skin, L 92-97 with chroma 5-10, is not paper)."""
+    lab = np.asarray(lab)
+    return (lab[..., 0] >= 92) & (np.hypot(lab[..., 1], lab[..., 2]) <= 4)
+
+
+def is_skin(lab: np.ndarray) -> np.ndarray:
+    """Skin-like colors in CIELAB: light (L 55-98), warm (hue 15-80 degrees), moderate chroma (5-40)."""
+    lab = np.asarray(lab)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    return (lab[..., 0] >= 55) & (lab[..., 0] <= 98) & (chroma >= 5) & (chroma <= 40) & (hue >= 15) & (hue <= 80)

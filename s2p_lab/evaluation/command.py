@@ -72,7 +72,16 @@ def _colorizer(args: argparse.Namespace) -> Any:
     """The colorizer to score: shipped or ``--weights``, refining in ``--mode``."""
     from .runner import load_colorizer
 
-    colorizer = load_colorizer(None, args.weights, args.device)
+    from ..commands import matcher_option
+
+    if args.matcher is not None:
+        from ..colorizer import Colorizer
+
+        colorizer = Colorizer.from_pretrained(args.weights, device=args.device, matcher=matcher_option(args.matcher))
+    else:
+        colorizer = load_colorizer(None, args.weights, args.device)
+    if args.match_confidence is not None:
+        colorizer.match_confidence = float(args.match_confidence)
     colorizer.line_overlay = float(args.line_strength)  # checked by run() before loading
     if args.reference_colors is not None:
         colorizer.reference_colors = float(args.reference_colors)
@@ -113,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         check_strength(args.reference_colors, "--reference-colors")
     if args.reference_hints is not None:
         check_count(args.reference_hints)
+    if args.match_confidence is not None:
+        from ..commands import check_confidence
+
+        check_confidence(args.match_confidence)
     if args.attention_sharpness is not None:
         check_sharpness(args.attention_sharpness, "--attention-sharpness")
     if args.n_real < 4:
@@ -171,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["line_strength"] = colorizer.line_overlay
     result["settings"]["reference_colors"] = colorizer.reference_colors
     result["settings"]["reference_hints"] = colorizer.reference_hints
+    result["settings"]["matcher"] = None if colorizer.matcher is None else colorizer.matcher.meta.get("name", "shipped" if args.matcher is None else args.matcher)
+    result["settings"]["match_confidence"] = colorizer.match_confidence
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
     result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity
     result["settings"]["reference_hint_alpha"] = colorizer.reference_hint_alpha

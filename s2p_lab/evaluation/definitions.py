@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .baselines import BASELINES
+from .baselines import BASELINES, MATCHER_BASELINES
 
 __all__ = ["DEFINITIONS", "METHODS", "METRICS", "TARGETS"]
 
@@ -15,10 +15,12 @@ TARGETS: dict[str, tuple[str, float]] = {
     "hue_entropy_median": (">=", 1.6),
     "kid_ratio_to_wash": ("<=", 0.5),
     "hint_auc_psnr": (">=", 21.0),
+    "region_accuracy_count": (">=", 0.7),
+    "skin_kept_style": (">=", 0.7),
 }
 
 #: Everything scored: the model, the four baselines, and the hint-painting baseline.
-METHODS = ("model",) + BASELINES + ("paint_hints",)
+METHODS = ("model",) + BASELINES + ("paint_hints",) + MATCHER_BASELINES
 
 #: Metric names shared by the model and the baselines, in table order.
 METRICS = (
@@ -26,7 +28,9 @@ METRICS = (
     "kid_ratio_to_wash", "region_de00", "region_de00_ratio_to_wash", "psnr_own_flipped",
     "psnr_own_shuffled", "psnr_other", "psnr_no_reference", "reference_effect_own_db",
     "reference_effect_own_shuffled_db", "reference_effect_other_db", "hint_de00_under_disc",
-    "hint_spread_de00", "hint_auc_psnr", "hint_auc_ssim",
+    "hint_spread_de00", "hint_auc_psnr", "hint_auc_ssim", "region_accuracy_count", "region_accuracy_area",
+    "region_accuracy_paper_count", "region_accuracy_count_small", "region_accuracy_count_medium",
+    "region_accuracy_count_large", "region_accuracy_rotated_count", "skin_kept_style",
 )
 
 DEFINITIONS = {
@@ -62,6 +66,19 @@ DEFINITIONS = {
                             "color under the hint disc itself (painting the hint scores 0)",
     "hint_spread_de00": "point hints only: mean CIEDE2000 between each hint color and the median output "
                         "color of the hint's color region farther than 3 radii from the hint",
+    "region_accuracy_count": "held-out pairs, own reference mirrored and re-cropped: share of the target's "
+                             "non-paper color regions whose output median color is within CIEDE2000 10 of "
+                             "the target's (paper regions, L >= 92 and chroma <= 4, apart)",
+    "region_accuracy_area": "region_accuracy_count weighted by region area",
+    "region_accuracy_paper_count": "the same over the paper regions",
+    "region_accuracy_count_small": "region_accuracy_count over regions under 0.2 % of the image",
+    "region_accuracy_count_medium": "region_accuracy_count over regions of 0.2-2 % of the image",
+    "region_accuracy_count_large": "region_accuracy_count over regions over 2 % of the image",
+    "region_accuracy_rotated_count": "region_accuracy_count with the own reference turned 10 degrees and "
+                                     "zoomed out to 80 % (a kind the matcher's training never made)",
+    "skin_kept_style": "held-out pairs with a landscape or painting from styles/ as the reference: share of "
+                       "the target's skin-like pixels (CIELAB L 55-98, hue 15-80 degrees, chroma 5-40; off the "
+                       "lines) that stay skin-like",
     "hint_auc_psnr": "Hint-AUC (hintauc, scribble hints, geodesic paths, ratios 0..1, trapezoid) of PSNR",
     "hint_auc_ssim": "Hint-AUC of SSIM",
 }

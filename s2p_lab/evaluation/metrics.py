@@ -347,42 +347,8 @@ def line_fidelity(output_rgb: np.ndarray, sketch_gray: np.ndarray, *, line_thres
 
 # --------------------------------------------------------------------------- color regions
 
-REGION_CLUSTERS = 12
-REGION_MIN_SHARE = 0.0005  # regions smaller than this share of the image are left out
-
-
-def segment_color_regions(rgb: np.ndarray, *, clusters: int = REGION_CLUSTERS,
-                          min_share: float = REGION_MIN_SHARE, seed: int = 0) -> np.ndarray:
-    """Label map (int32, 0 = left out, 1..n = regions) of an image's regions of one color.
-
-    The image is smoothed by OpenCV's mean-shift filter (``pyrMeanShiftFiltering``, spatial
-    radius 8 px, color radius 16), its CIELAB colors are clustered by k-means (``clusters``
-    centers, k-means++ seeded with ``seed``, fitted on every 4th pixel, then every pixel takes
-    its nearest center), and every 8-connected component of one cluster is a region. Components
-    smaller than ``min_share`` of the image (and at least 16 px) are left out: they are line
-    fragments and noise, and they carry almost no area weight. Like Felzenszwalb's graph
-    segmentation, this follows color edges; unlike it, it needs only OpenCV.
-    """
-    img = as_rgb(rgb)
-    h, w = img.shape[:2]
-    smooth = cv2.pyrMeanShiftFiltering(np.ascontiguousarray(img[:, :, ::-1]), 8, 16)[:, :, ::-1]
-    lab = rgb_to_lab(np.ascontiguousarray(smooth)).reshape(-1, 3).astype(np.float32)
-    k = int(max(1, min(clusters, len(np.unique(lab[::4], axis=0)))))
-    cv2.setRNGSeed(int(seed))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    _, _, centers = cv2.kmeans(np.ascontiguousarray(lab[::4]), k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    dist = ((lab[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    cluster = dist.argmin(axis=1).reshape(h, w)
-    labels = np.zeros((h, w), np.int32)
-    min_area = max(16, int(min_share * h * w))
-    next_label = 1
-    for c in range(k):
-        n, comp, stats, _ = cv2.connectedComponentsWithStats((cluster == c).astype(np.uint8), connectivity=8)
-        for i in range(1, n):
-            if stats[i, cv2.CC_STAT_AREA] >= min_area:
-                labels[comp == i] = next_label
-                next_label += 1
-    return labels
+# the segmentation lives in the library (the matcher reads references with it)
+from ..segments import REGION_CLUSTERS, REGION_MIN_SHARE, segment_color_regions  # noqa: E402
 
 
 def _region_medians(lab: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -424,6 +390,66 @@ def region_color_error(output_rgb: np.ndarray, target_rgb: np.ndarray,
     keep = counts > 0
     de = ciede2000(med_out[keep], med_tgt[keep])
     return float(np.sum(de * counts[keep]) / np.sum(counts[keep]))
+
+
+#: A region's color counts as right within this CIEDE2000 of the truth (as paint-bucket matchers report it).
+REGION_ACCURATE = 10.0
+#: Region sizes reported apart: (name, smallest share of the image, largest share).
+REGION_SIZES = (("small", 0.0, 0.002), ("medium", 0.002, 0.02), ("large", 0.02, 1.01))
+
+
+def region_accuracy(output_rgb: np.ndarray, target_rgb: np.ndarray, labels: np.ndarray | None = None, *,
+                    within: float = REGION_ACCURATE) -> dict[str, float | None]:
+    """Share of the target's color regions whose output color is right (CIEDE2000 of the two
+    median CIELAB colors at most ``within``), as paint-bucket matchers report it.
+
+    ``labels``: :func:`segment_color_regions` of the target. Regions of white paper (``is_paper``
+    of the target's median) are reported apart. Keys: ``count`` and ``area`` (non-paper regions,
+    by count and weighted by pixels), ``paper_count``, and ``count_small`` / ``_medium`` /
+    ``_large`` (non-paper regions by :data:`REGION_SIZES`).
+    """
+    from .color import is_paper
+
+    out = as_rgb(output_rgb, "output")
+    tgt = as_rgb(target_rgb, "target")
+    same_size(out, tgt)
+    if labels is None:
+        labels = segment_color_regions(tgt)
+    if labels.max() < 1:
+        return {"count": None, "area": None, "paper_count": None}
+    med_out, counts = _region_medians(rgb_to_lab(out), labels)
+    med_tgt, _ = _region_medians(rgb_to_lab(tgt), labels)
+    keep = counts > 0
+    right = ciede2000(med_out[keep], med_tgt[keep]) <= within
+    area = counts[keep].astype(np.float64)
+    paper = is_paper(med_tgt[keep])
+    figure = ~paper
+    share = area / float(labels.size)
+    result: dict[str, float | None] = {
+        "count": float(right[figure].mean()) if figure.any() else None,
+        "area": float((right * area)[figure].sum() / area[figure].sum()) if figure.any() else None,
+        "paper_count": float(right[paper].mean()) if paper.any() else None,
+    }
+    for name, low, high in REGION_SIZES:
+        sized = figure & (share >= low) & (share < high)
+        result[f"count_{name}"] = float(right[sized].mean()) if sized.any() else None
+    return result
+
+
+def skin_kept(output_rgb: np.ndarray, target_rgb: np.ndarray, sketch: np.ndarray | None = None) -> float:
+    """Of the target's skin-like pixels (``color.is_skin``; off the sketch's dark lines when a
+    sketch is given), the share whose output color is skin-like too. NaN when there is no skin."""
+    from .color import is_skin
+
+    out = as_rgb(output_rgb, "output")
+    tgt = as_rgb(target_rgb, "target")
+    same_size(out, tgt)
+    skin = is_skin(rgb_to_lab(tgt))
+    if sketch is not None:
+        skin &= as_gray(sketch) >= 128
+    if not skin.any():
+        return math.nan
+    return float(is_skin(rgb_to_lab(out[skin])).mean())
 
 
 def hint_spread_error(output_rgb: np.ndarray, hints: Any, labels: np.ndarray, *,

@@ -35,14 +35,14 @@ from ..errors import S2PError
 from ..fileio import IMAGE_SUFFIXES, list_image_files
 from ..imageio import resize_long_side
 from .baselines import (
-    figure_mask, flipped_recrop, gray_wash, mean_color, paint_hints, paper_mask, paste, shuffle_patches,
-    shuffled_paste, wash,
+    figure_mask, flipped_recrop, gray_wash, mean_color, nearest_feature, paint_hints, paper_mask, paste,
+    random_assignment, rotated_zoomed, shuffle_patches, shuffled_paste, wash,
 )
 from .definitions import DEFINITIONS, METHODS, METRICS, TARGETS
 from .features import image_features, kid
 from .metrics import (
-    colorfulness, hint_adherence, hint_spread_error, hue_entropy, line_fidelity, psnr,
-    region_color_error, segment_color_regions, style_retrieval,
+    colorfulness, hint_adherence, hint_spread_error, hue_entropy, line_fidelity, psnr, region_accuracy,
+    region_color_error, segment_color_regions, skin_kept, style_retrieval,
 )
 
 __all__ = [
@@ -242,7 +242,8 @@ def real_features(illustration_paths: Sequence[Path], *, n_real: int = 600, size
 
 def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 512,
                    extractor: str = "xdog", hint_count: int = 8, seed: int = 0,
-                   progress: bool = True, keep_outputs: int = 0, features: bool = False) -> dict[str, Any]:
+                   progress: bool = True, keep_outputs: int = 0, features: bool = False,
+                   style_paths: Sequence[Path] = ()) -> dict[str, Any]:
     """Scenario 2: held-out (sketch, illustration) pairs; the model and the baselines per pair.
 
     Each illustration is fitted to ``size`` and its sketch extracted with ``extractor``; its color
@@ -279,8 +280,12 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
         flipped = flipped_recrop(target)
         shuffled = shuffle_patches(target, seed=seed)
         other = resize_long_side(_load_rgb(paths[(i + len(paths) // 2) % len(paths)]), size)
-        model_outs = _as_arrays(colorizer.colorize(sketch, styles=[flipped, shuffled, other], hints=None,
+        rotated = rotated_zoomed(target)
+        style = resize_long_side(_load_rgb(style_paths[i % len(style_paths)]), size) if style_paths else None
+        extra_refs = [rotated] + ([style] if style is not None else [])
+        model_outs = _as_arrays(colorizer.colorize(sketch, styles=[flipped, shuffled, other, *extra_refs], hints=None,
                                                    size=size, seed=seed))
+        model_extra, model_outs = model_outs[3:], model_outs[:3]
         model_none = _as_arrays(colorizer.colorize(sketch, styles=None, hints=None, size=size, seed=seed))[0]
         hints = deterministic_hints(target, hint_count, seed=seed)
         hinted = (_as_arrays(colorizer.colorize(sketch, styles=None, hints=hints, size=size, seed=seed))[0]
@@ -295,6 +300,23 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
             "wash": (wash(sketch, own, figure), wash(sketch, own, figure),
                      wash(sketch, mean_color(other), figure), lines),
             "no_reference": (model_none,) * 4,
+            "random_assignment": (random_assignment(sketch, flipped, seed), random_assignment(sketch, shuffled, seed),
+                                  random_assignment(sketch, other, seed), lines),
+            "nearest_feature": (nearest_feature(sketch, flipped), nearest_feature(sketch, shuffled),
+                                nearest_feature(sketch, other), lines),
+        }
+        # (own reference turned and zoomed out, a style reference) for region accuracy and skin kept
+        extras: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
+            "model": (model_extra[0], model_extra[1] if style is not None else None),
+            "paste": (paste(sketch, rotated), paste(sketch, style) if style is not None else None),
+            "shuffled_paste": (shuffled_paste(sketch, rotated, seed),
+                               shuffled_paste(sketch, style, seed) if style is not None else None),
+            "wash": (wash(sketch, own, figure), wash(sketch, mean_color(style), figure) if style is not None else None),
+            "no_reference": (model_none, model_none),
+            "random_assignment": (random_assignment(sketch, rotated, seed),
+                                  random_assignment(sketch, style, seed) if style is not None else None),
+            "nearest_feature": (nearest_feature(sketch, rotated),
+                                nearest_feature(sketch, style) if style is not None else None),
         }
         row: dict[str, Any] = {"image": path.name, "in_legacy_training_split": not legacy_is_holdout(path.name),
                                "floor_psnr": psnr(lines, target), "regions": int(labels.max())}
@@ -304,6 +326,12 @@ def evaluate_pairs(colorizer: Any, image_paths: Sequence[Path], *, size: int = 5
                 "psnr_own_flipped": psnr(o_flip, target), "psnr_own_shuffled": psnr(o_shuf, target),
                 "psnr_other": psnr(o_other, target), "psnr_no_reference": psnr(o_none, target),
             }
+            accuracy = region_accuracy(o_flip, target, labels)
+            row[name].update({f"region_accuracy_{k}": v for k, v in accuracy.items()})
+            o_rotated, o_style = extras[name]
+            row[name]["region_accuracy_rotated_count"] = region_accuracy(o_rotated, target, labels)["count"]
+            if o_style is not None:
+                row[name]["skin_kept_style"] = skin_kept(o_style, target, sketch)
         if hinted is not None:
             painted = paint_hints(sketch, hints)
             for name, out in (("model", hinted), ("paint_hints", painted)):
@@ -347,7 +375,7 @@ def summarize_pairs(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, fl
             continue
         m: dict[str, float | None] = {}
         for key in ("region_de00", "psnr_own_flipped", "psnr_own_shuffled", "psnr_other", "psnr_no_reference",
-                    "hint_de00_under_disc", "hint_spread_de00"):
+                    "hint_de00_under_disc", "hint_spread_de00", *PAIR_ACCURACY_KEYS):
             m[key] = _mean(v.get(key) for v in vals)
         if m["psnr_no_reference"] is not None:
             for key, src in (("reference_effect_own_db", "psnr_own_flipped"),
@@ -553,6 +581,8 @@ _NOT_APPLICABLE = {
     "paste": "takes no hints", "shuffled_paste": "takes no hints", "wash": "takes no hints",
     "no_reference": "the model's hint-only runs are already without a reference",
     "paint_hints": "hints only: no reference, no sketch-only output",
+    "random_assignment": "colors regions from a reference: no hints, no real-sketch run",
+    "nearest_feature": "colors regions from a reference: no hints, no real-sketch run",
 }
 
 
@@ -602,6 +632,11 @@ def assemble(settings: dict[str, Any], retrieval: Mapping[str, Any] | None, pair
     }
     return json_safe(result)
 
+
+#: Region accuracy and skin kept, averaged over the held-out pairs (``region_accuracy``, ``skin_kept``).
+PAIR_ACCURACY_KEYS = ("region_accuracy_count", "region_accuracy_area", "region_accuracy_paper_count",
+                      "region_accuracy_count_small", "region_accuracy_count_medium", "region_accuracy_count_large",
+                      "region_accuracy_rotated_count", "skin_kept_style")
 
 #: KID calibration sets of the held-out pairs, in the order a person would rank them (best first;
 #: ``real_held_out`` and ``model`` aside): real art, an accepted recoloring, a wash, gray, lines.
@@ -677,7 +712,8 @@ def evaluate(colorizer: Any, data_dir: Path, *, n_refs: int = 9, size: int = 512
     pool, probe, _ = real_features(illustrations, n_real=n_real, size=size, progress=progress)
     kid_result = compute_kid(retrieval, pool, probe, seed=seed)
     pairs = evaluate_pairs(colorizer, pair_paths, size=size, extractor=extractor, hint_count=hint_count,
-                           seed=seed, progress=progress, keep_outputs=2 if grid_path else 0, features=True)
+                           seed=seed, progress=progress, keep_outputs=2 if grid_path else 0, features=True,
+                           style_paths=styles)
     kid_result["held_out_pairs"] = pair_kid(pairs, pool, seed=seed)
     hint_auc = evaluate_hint_auc(colorizer, evenly(pair_paths, hint_auc_pairs), size=size,
                                  extractor=extractor, seed=seed, progress=progress)

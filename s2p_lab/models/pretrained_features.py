@@ -63,6 +63,15 @@ class EfficientNetTrunk(nn.Module):
         return x
 
 
+def efficientnet_trunk(blocks: int = EFFICIENTNET_BLOCKS) -> EfficientNetTrunk:
+    """EfficientNet-Lite0's first ``blocks`` blocks with the shipped ImageNet weights, frozen, in
+    eval mode (a plain module: the region matcher reads several of its blocks)."""
+    net = EfficientNetTrunk(blocks)
+    shipped = _shipped_tensors("efficientnet_lite0")
+    net.load_state_dict({k: shipped[k] for k in net.state_dict()})
+    return net.eval().requires_grad_(False)
+
+
 class DinoV2Trunk(nn.Module):
     """DINOv2 ViT-S/14's final normalized patch tokens as a map on a stride-16 grid."""
 

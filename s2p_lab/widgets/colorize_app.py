@@ -173,6 +173,9 @@ class ColorizeApp(W.VBox):
                                                    "given to the network beside yours (0: none)",
                                            layout=W.Layout(width="300px"))
         self.reference_hints.add_class("s2p-reference-hints")
+        if getattr(colorizer, "matches_regions", False):  # the matcher colors every region: no point hints on top
+            self.reference_hints.disabled = True
+            self.reference_hints.tooltip = "off while the region matcher chooses the colors (Colorizer(matcher=None) for point hints)"
         sharpness = float(getattr(colorizer, "attention_sharpness", 1.0))
         self.attention_sharpness = W.FloatSlider(value=sharpness, min=0.5, max=8.0, step=0.5, readout_format=".1f",
                                                  description="Sharpness", continuous_update=False,
@@ -421,9 +424,9 @@ class ColorizeApp(W.VBox):
             hints = self.hints
             if not self.attention_sharpness.disabled:  # the slider sets the colorizer's own setting
                 colorizer.attention_sharpness = float(self.attention_sharpness.value)
-            outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
-                                                  count=int(self.reference_hints.value))
             mode = self.refine_mode.value
+            outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
+                                                  count=int(self.reference_hints.value), mode=mode)
             bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
             strength = float(self.reference_colors.value)
             samples = (colorizer.reference_samples([r.rgb for r in refs]) if refs and strength > 0

@@ -1,0 +1,211 @@
+"""The matcher at inference: each sketch region gets a color chosen from the reference (or a prior).
+
+``Matcher.sketch_parts`` pools the sketch's features once per sketch; ``Matcher.reference_parts``
+segments a reference and pools its features once per reference; ``Matcher.assign`` scores the two
+and gives every region its color, its confidence and its runners-up. ``seed`` 0 takes each
+region's most probable color; another seed samples among the plausible ones (probabilities
+sharpened by ``temperature``, colors under :data:`PLAUSIBLE` of the best left out), so one reference
+gives several compositions.
+
+The baselines it must beat are here too, scored by the same code: ``nearest_feature_colors`` (the
+cosine nearest segment on the frozen features, no training) and ``random_colors`` (a random segment
+of the reference for each region, drawn by area).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import S2PError
+from ..segments import ColorSegments, color_segments
+from .features import PartFeatures, reference_part_features, sketch_part_features
+from .model import RegionMatcher, class_log_probs, load_matcher
+
+__all__ = ["DEFAULT_MATCHER", "Matcher", "PLAUSIBLE", "ReferenceParts", "RegionColors", "lab_to_rgb8",
+           "colors_from_segments", "nearest_feature_colors", "random_colors", "reference_parts"]
+
+#: The shipped matcher's folder.
+DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "pretrained" / "matcher"
+#: Longer side at which a reference is segmented.
+REFERENCE_SIDE = 256
+#: When sampling (seed other than 0), colors less probable than this share of the best are left out.
+PLAUSIBLE = 0.25
+
+
+@dataclass(frozen=True)
+class ReferenceParts:
+    """A reference's color segments and their pooled features."""
+
+    segments: ColorSegments
+    features: PartFeatures
+
+
+@dataclass(frozen=True)
+class RegionColors:
+    """Per sketch region: the chosen color (``rgb`` uint8 (R, 3), ``lab`` (R, 3)), its probability
+    (``confidence``), where it came from (``source``: a segment index 0..S-1, or -1 - k for prior
+    color k), and the ``top`` (R, k) candidate colors' sources with their probabilities ``top_p``."""
+
+    rgb: np.ndarray
+    lab: np.ndarray
+    confidence: np.ndarray
+    source: np.ndarray
+    top: np.ndarray
+    top_p: np.ndarray
+
+
+def lab_to_rgb8(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (..., 3) to uint8 sRGB (..., 3) (clipped to the gamut)."""
+    import cv2
+
+    lab = np.asarray(lab, np.float32)
+    rgb = cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(lab.shape)
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def _parts_dict(parts: PartFeatures) -> dict[str, np.ndarray]:
+    out = {"efficientnet": parts.efficientnet, "geometry": parts.geometry}
+    if parts.dino is not None:
+        out["dino"] = parts.dino
+    return out
+
+
+def reference_parts(rgb: np.ndarray, *, dino: bool = False, bf16: bool = False) -> ReferenceParts:
+    """A reference's color segments (at :data:`REFERENCE_SIDE`) and their pooled features."""
+    from ..imageio import resize_long_side
+
+    segments = color_segments(resize_long_side(np.ascontiguousarray(rgb[:, :, :3]), REFERENCE_SIDE))
+    features = reference_part_features(rgb, segments.labels - 1, segments.count, dino=dino, bf16=bf16)
+    return ReferenceParts(segments, features)
+
+
+class Matcher:
+    """The trained region matcher (``matching.model.RegionMatcher``) with its feature extraction."""
+
+    def __init__(self, model: RegionMatcher, meta: dict | None = None, *, bf16: bool = False) -> None:
+        self.model = model.eval()
+        self.meta = meta or {}
+        self.bf16 = bf16
+        self.needs_dino = "dino" in model.config.reference_inputs
+        #: a region stays skin when the prior head gives it at least this probability
+        self.prior_confidence = 0.5
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, *, bf16: bool | None = None) -> "Matcher":
+        """The shipped matcher (``path=None``) or one trained by ``s2p matcher train`` (its folder)."""
+        from ..runtime import bf16_available
+
+        model, meta = load_matcher(DEFAULT_MATCHER if path is None else path)
+        return cls(model, meta, bf16=bf16_available(torch.device("cpu")) if bf16 is None else bf16)
+
+    def sketch_parts(self, lines: np.ndarray, labels: np.ndarray, count: int) -> PartFeatures:
+        """Pooled features of a sketch's regions (``lines`` uint8 paper = 255, ``labels`` 0..count-1)."""
+        return sketch_part_features(lines, labels, count, bf16=self.bf16)
+
+    def reference_parts(self, rgb: np.ndarray) -> ReferenceParts:
+        """A reference's color segments (at :data:`REFERENCE_SIDE`) and their pooled features."""
+        return reference_parts(rgb, dino=self.needs_dino, bf16=self.bf16)
+
+    def class_log_probs(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S))."""
+        model = self.model
+        with torch.inference_mode():
+            logits = model(model.inputs(_parts_dict(sketch), "sketch"),
+                           model.inputs(_parts_dict(reference.features), "reference"))
+            cluster = torch.from_numpy(reference.segments.cluster)
+            log_p = class_log_probs(logits, cluster, len(reference.segments.palette))
+        return log_p, logits
+
+    def prior_probs(self, sketch: PartFeatures) -> np.ndarray:
+        """(R, priors) probability that each region is of each prior's kind (skin), from the sketch alone."""
+        model = self.model
+        with torch.inference_mode():
+            return torch.sigmoid(model.prior_logits(model.inputs(_parts_dict(sketch), "sketch"))).numpy()
+
+    def candidates(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every region's candidate colors and their probabilities: (probs (R, C), lab (C, 3),
+        source (R, C)), the reference's palette colors first (each as its best-scoring segment's
+        median color, source its segment index), then the prior color (source -1).
+
+        A region the prior head takes for skin (probability at least ``prior_confidence``) keeps
+        its probability mass for the reference's skin-like colors where the reference has some,
+        and for the prior color where it has none: skin stays skin under a landscape, and takes
+        the reference's own skin tone when it has one. Every other region shares its mass among
+        the reference's colors by the matcher's probabilities."""
+        from ..evaluation.color import is_skin
+
+        if reference.segments.count == 0:
+            raise S2PError("the reference has no color segment large enough to match")
+        log_p, logits = self.class_log_probs(sketch, reference)
+        match = log_p.exp().numpy()
+        prior = self.prior_probs(sketch)
+        segments = reference.segments
+        classes = len(segments.palette)
+        seg_logits = logits.numpy()
+        best_segment = np.full((len(match), classes), -1, np.int64)
+        for c in range(classes):
+            members = np.flatnonzero(segments.cluster == c)
+            if members.size:
+                best_segment[:, c] = members[np.argmax(seg_logits[:, members], axis=1)]
+        prior_lab = self.model.prior_lab.numpy().astype(np.float64)
+        skin_colors = is_skin(segments.palette) & np.isin(np.arange(classes), segments.cluster)
+        probs = np.concatenate([match, np.zeros((len(match), len(prior_lab)))], axis=1)
+        for r in np.flatnonzero(prior[:, 0] >= self.prior_confidence):
+            if skin_colors.any():
+                weights = match[r] * skin_colors
+                probs[r, :classes] = weights / weights.sum() if weights.sum() > 0 else skin_colors / skin_colors.sum()
+            else:
+                probs[r] = 0.0
+                probs[r, classes] = 1.0
+        lab = np.concatenate([np.zeros((classes, 3)), prior_lab])
+        source = np.concatenate([best_segment, np.broadcast_to(-1 - np.arange(len(prior_lab)), (len(match), len(prior_lab)))], axis=1)
+        return probs, lab, source
+
+    def assign(self, sketch: PartFeatures, reference: ReferenceParts, *, seed: int = 0,
+               temperature: float = 0.5, top: int = 3) -> RegionColors:
+        """Every region's color (``candidates``): the most probable (``seed`` 0) or sampled among
+        the plausible ones (another seed)."""
+        probs, prior_lab, source_table = self.candidates(sketch, reference)
+        rows = np.arange(len(probs))
+        if seed == 0:
+            chosen = probs.argmax(axis=1)
+        else:
+            rng = np.random.default_rng(seed)
+            sharp = np.where(probs >= PLAUSIBLE * probs.max(axis=1, keepdims=True), probs ** (1.0 / temperature), 0.0)
+            sharp /= sharp.sum(axis=1, keepdims=True)
+            chosen = (sharp.cumsum(axis=1) > rng.random((len(sharp), 1))).argmax(axis=1)
+        source = source_table[rows, chosen]
+        lab = np.where((source >= 0)[:, None], reference.segments.lab[np.maximum(source, 0)],
+                       prior_lab[np.clip(chosen, 0, None)])
+        order = np.argsort(-probs, axis=1)[:, :top]
+        return RegionColors(lab_to_rgb8(lab), lab.astype(np.float32), probs[rows, chosen], source,
+                            np.take_along_axis(source_table, order, axis=1), np.take_along_axis(probs, order, axis=1))
+
+
+def colors_from_segments(reference: ReferenceParts, choice: np.ndarray) -> RegionColors:
+    """Region colors taken from the reference segments ``choice`` (R,), each with probability 1."""
+    lab = reference.segments.lab[choice]
+    ones = np.ones(len(choice), np.float32)
+    return RegionColors(lab_to_rgb8(lab), lab.astype(np.float32), ones, choice.astype(np.int64),
+                        choice[:, None].astype(np.int64), ones[:, None])
+
+
+def nearest_feature_colors(sketch: PartFeatures, reference: ReferenceParts) -> RegionColors:
+    """Baseline without training: each region takes the segment whose EfficientNet block-10
+    features (centred per image, as pooled) are the most cosine-similar."""
+    a = sketch.efficientnet[:, 40:]
+    b = reference.features.efficientnet[:, 40:]
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-6)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-6)
+    return colors_from_segments(reference, (a @ b.T).argmax(axis=1))
+
+
+def random_colors(count: int, reference: ReferenceParts, seed: int = 0) -> RegionColors:
+    """Baseline: each of ``count`` regions takes a random segment's color, drawn by segment area."""
+    areas = reference.segments.areas.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    return colors_from_segments(reference, rng.choice(len(areas), size=count, p=areas / areas.sum()))
