@@ -111,3 +111,25 @@ def test_the_command_line_writes_layers_and_takes_the_matcher_options(tmp_path: 
     code = cli_main(["colorize", str(sketch), "--style", str(style), "--match-confidence", "2", "-o", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert code == 2 and "--match-confidence" in err and err.count("\n") == 1
+
+
+def test_the_matchers_choices_can_be_drawn(colorizer: Colorizer, sketch: Path, style: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from s2p_lab.errors import S2PError
+    from s2p_lab.imageio import load_image
+    from s2p_lab.matching.explain import choice_figure, region_at, score_matrix_figure
+
+    prepared = colorizer.prepare_sketch(sketch, SIZE)
+    reference = load_image(style)
+    figure = choice_figure(colorizer, prepared, reference, [(0.5, 0.45), (0.5, 0.9)])
+    assert len(figure.axes) == 6
+    matrix = score_matrix_figure(colorizer, prepared, reference, regions_shown=5)
+    heat = matrix.axes[1].images[0].get_array()
+    assert heat.shape == (5, len(colorizer.reference_parts(style).segments.palette) + 1)
+    assert np.allclose(np.asarray(heat).sum(axis=1), 1.0, atol=1e-5), "each row: one region's probabilities"
+    labels = colorizer.regions(prepared).labels
+    assert region_at(labels, 0.0, 0.0) == labels[0, 0]
+    with pytest.raises(S2PError, match="inside the sketch"):
+        region_at(labels, 1.5, 0.2)
