@@ -298,7 +298,8 @@ def _apply_exif_orientation(im: Image.Image, name: str) -> Image.Image:
 def _decode_opened(im: Image.Image, name: str, limit: int, *, first_frame: bool) -> np.ndarray:
     """Size-check, fully decode and convert an opened (lazy) PIL image."""
     _check_size(name, im.width, im.height, limit)
-    if first_frame:
+    # a layered PSD opens on its merged picture (Pillow numbers its layers from 1): that is the image
+    if first_frame and im.format != "PSD":
         try:
             animated = bool(getattr(im, "is_animated", False))
         except Exception:

@@ -290,3 +290,25 @@ def test_other_bad_inputs(scene, layers, tmp_path) -> None:
     with pytest.raises(S2PError, match="expected Layers"):
         composite(colors)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_psd_loads_back_as_its_merged_picture(tmp_path) -> None:
+    """``imageio.load_image`` takes a layered PSD (as ``--layers`` writes it) as its merged
+    picture, without a warning about frames."""
+    import warnings
+
+    from s2p_lab.imageio import load_image
+    from s2p_lab.layers import composite, split_layers, write_psd
+
+    rng = np.random.default_rng(3)
+    colors = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    flat = np.full_like(colors, 128)
+    lines = np.full((40, 56), 255, np.uint8)
+    lines[10:12, :] = 0
+    layers = split_layers(colors, flat, lines)
+    path = write_psd(layers, tmp_path / "page.psd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_image(path, mode="RGB")
+    assert loaded.shape == colors.shape
+    assert np.abs(loaded.astype(int) - composite(layers).astype(int)).max() <= 1
