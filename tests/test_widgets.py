@@ -504,6 +504,8 @@ def test_attention_sharpness_slider(app, colorizer):
     gives at 4 (the slider sets the colorizer's own setting), and back at 1 the first picture."""
     assert app.attention_sharpness.value == colorizer.attention_sharpness == 1.0
     assert not app.attention_sharpness.disabled
+    mode = app.refine_mode.value
+    app.refine_mode.value = "raw"  # the network alone: with the matcher its attention only shades given colors
     app.live.value = True
     app.colorize()
     styles = [r.rgb for r in app._refs if r.toggle.value]
@@ -513,7 +515,7 @@ def test_attention_sharpness_slider(app, colorizer):
         app.attention_sharpness.value = 4.0
         assert colorizer.attention_sharpness == 4.0
         sharp = np.asarray(app.results[0], int)
-        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE, mode="raw")[0]
         assert np.abs(sharp - plain).mean() > 3
         assert_same_colors(direct, sharp, tol, "the app vs the library, sharpness 4")
         app.attention_sharpness.value = 1.0
@@ -521,3 +523,4 @@ def test_attention_sharpness_slider(app, colorizer):
     finally:
         colorizer.attention_sharpness = 1.0
         app.attention_sharpness.value = 1.0
+        app.refine_mode.value = mode
