@@ -526,17 +526,20 @@ class Colorizer:
         """uint8 (h, w, 3): every region in its matched color, at the processing size."""
         return colors.rgb[self.regions(prepared).labels]
 
-    def matched_hint_map(self, prepared: PreparedSketch, hints: Hints, colors: RegionColors) -> torch.Tensor:
+    def matched_hint_map(self, prepared: PreparedSketch, hints: Hints, colors: RegionColors,
+                         user: tuple[torch.Tensor, np.ndarray] | None = None) -> torch.Tensor:
         """The hint map the network shades from: the user's hints as ``hint_map`` gives them, and
         every other region whose matched color is at least ``match_confidence`` probable
-        filled with it at ``matched_alpha``."""
+        filled with it at ``matched_alpha``. ``user``: the user's ``hint_map`` and
+        ``_user_regions`` where the caller has them (one computation for many references)."""
         regions = self.regions(prepared)
-        user = self.hint_map(hints, prepared)
-        fill = (colors.confidence >= self.match_confidence) & ~self._user_regions(prepared, hints)
+        user_map, user_regions = user if user is not None else (self.hint_map(hints, prepared),
+                                                                 self._user_regions(prepared, hints))
+        fill = (colors.confidence >= self.match_confidence) & ~user_regions
         where = torch.from_numpy(fill[regions.labels])[None, None]
         rgb = torch.from_numpy(colors.rgb[regions.labels].transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
         matched = torch.cat([rgb * self.matched_alpha, torch.full_like(rgb[:, :1], self.matched_alpha)], dim=1)
-        return torch.where(where & (user[:, 3:] == 0), matched, user)
+        return torch.where(where & (user_map[:, 3:] == 0), matched, user_map)
 
     def render_references(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
                           codes: StyleCode | None = None, count: int | None = None, *,
@@ -562,11 +565,13 @@ class Colorizer:
         codes = self.encode_styles(styles or None) if codes is None else codes
         count = self.reference_hints if count is None else check_count(count, "reference_hints")
         maps: list[torch.Tensor | None] = []
+        user = ((self.hint_map(hints, prepared), self._user_regions(prepared, hints))
+                if any(c is not None for c in colors) else None)  # the user's part: once for every reference
         for style, matched in zip(styles, colors):
             if isinstance(style, StyleCode):
                 maps.append(None)
             elif matched is not None:
-                maps.append(self.matched_hint_map(prepared, hints, matched))
+                maps.append(self.matched_hint_map(prepared, hints, matched, user))
             elif count and not matching:
                 extra = self.matched_hints(prepared, style, hints, count)
                 maps.append(None if extra.is_empty() else self.reference_hint_map(prepared, hints, extra))

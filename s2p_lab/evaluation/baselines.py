@@ -158,16 +158,25 @@ def rotated_zoomed(rgb: np.ndarray, degrees: float = 10.0, zoom: float = 0.8) ->
                           borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
+_SKETCH_PARTS: list = []  # the last sketch's (digest, regions, pooled features): s2p eval fills one sketch from many references
+
+
 def _matched_fill(sketch: np.ndarray, reference: np.ndarray, method: str, seed: int) -> np.ndarray:
+    import hashlib
+
     from ..matching.features import sketch_part_features
     from ..matching.predict import nearest_feature_colors, random_colors, reference_parts
     from ..regions import region_map
 
     lines = as_gray(sketch)
-    regions = region_map(lines)
+    digest = hashlib.sha1(np.ascontiguousarray(lines).tobytes() + repr(lines.shape).encode()).hexdigest()
+    if not _SKETCH_PARTS or _SKETCH_PARTS[0] != digest:
+        regions = region_map(lines)
+        _SKETCH_PARTS[:] = [digest, regions, sketch_part_features(lines, regions.labels, regions.count)]
+    _, regions, parts = _SKETCH_PARTS
     ref = reference_parts(as_rgb(reference))
     if method == "nearest_feature":
-        colors = nearest_feature_colors(sketch_part_features(lines, regions.labels, regions.count), ref)
+        colors = nearest_feature_colors(parts, ref)
     else:
         colors = random_colors(regions.count, ref, seed=seed)
     return lines_over(colors.rgb[regions.labels], lines)
