@@ -75,6 +75,11 @@ class PreparedSketch:
     def processing_size(self) -> tuple[int, int]:
         return tuple(self.tensor.shape[-2:])  # type: ignore[return-value]
 
+    @property
+    def processing_lines(self) -> np.ndarray:
+        """The cleaned line art at the processing size, uint8, paper = 255 (what the network reads)."""
+        return np.rint(255.0 - self.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+
 
 @dataclass
 class _LastRender:
@@ -406,7 +411,7 @@ class Colorizer:
     def regions(self, prepared: PreparedSketch) -> RegionMap:
         """The sketch's line-bounded regions at the processing size (made once per prepared sketch)."""
         if prepared.regions is None:
-            lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+            lines = prepared.processing_lines
             prepared.regions = region_map(lines)
         return prepared.regions
 
@@ -462,7 +467,7 @@ class Colorizer:
             cells_key = (prepared.key, prepared.processing_size)
             cells = self._matches.get(cells_key)
             if cells is None:
-                lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+                lines = prepared.processing_lines
                 cells = sketch_cells(lines)
                 self._remember(self._matches, cells_key, cells)
             match = match_reference(cells, rgb)
@@ -485,7 +490,7 @@ class Colorizer:
             raise S2PError("this colorizer has no region matcher")
         if prepared.parts is None:
             regions = self.regions(prepared)
-            lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+            lines = prepared.processing_lines
             prepared.parts = self.matcher.sketch_parts(lines, regions.labels, regions.count)
         return prepared.parts
 

@@ -43,7 +43,7 @@ def choice_figure(colorizer: "Colorizer", prepared: "PreparedSketch", reference:
     if colors is None:
         raise S2PError("the reference has no color segment to match")
     prior_rgb = lab_to_rgb8(colorizer.matcher.model.prior_lab.numpy())  # type: ignore[union-attr]
-    lines = np.rint(255.0 - prepared.tensor[0, 0].numpy() * 255.0).astype(np.uint8)
+    lines = prepared.processing_lines
     segment_labels = parts.segments.labels
     fig, axes = plt.subplots(len(points), 3, figsize=(9, 3 * len(points)), squeeze=False)
     for row, (x, y) in enumerate(points):
