@@ -1,7 +1,7 @@
 """``s2p bench``: latency, FLOPs, peak memory and training throughput, each against the machine.
 
     s2p bench [--sizes 256 512 1024] [--json OUT.json] [--quick] [--repeats N] [--compile]
-              [--train-sizes 128 256] [--ddp] [--threads N] [--fp32] [--profile]
+              [--train-sizes 128 256] [--ddp] [--threads N] [--fp32] [--profile] [--demo]
 
 Every figure comes with its arithmetic floor: the FLOPs of the call (counted with
 ``torch.utils.flop_counter.FlopCounterMode``) divided by the matmul peak measured in the same
@@ -30,6 +30,9 @@ kernel time per step: first the generator-only step with glibc's default heap
 the ``s2p train`` process runs (``s2p_lab.heap.keep_heap``), the generator-only step (``generator``)
 and the step with the GAN terms on (``gan``). ``--ddp``: the
 same trainer as one process and as two under ``torchrun`` (gloo), images/s of each.
+
+``--demo``: the seed demo as users run it, whole processes beside a torch import and its first and
+warm calls in one process (``bench_demo``; ``s2p bench --demo --sizes --train-sizes`` runs it alone).
 
 Timings are medians over ``--repeats``; the variants of one repeat run interleaved, so that
 background load hits them alike. Ratios measured in one run are what to compare across machines.
@@ -110,6 +113,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", action="store_true", help="add torch.profiler op tables (one, wide hint edit)")
     parser.add_argument("--weights", default=None, help="weights folder or .safetensors (default: shipped)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: auto)")
+    parser.add_argument("--demo", action="store_true",
+                        help="also time the seed demo as users run it: whole processes beside a torch import, "
+                             "and its first and warm calls in one process (s2p_lab.bench_demo)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -153,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = [f"size {s}" for s in sizes] + [f"memory {s}" for s in sizes]
     jobs += ["training"] if train_sizes else []
     jobs += ["ddp"] if args.ddp else []
+    jobs += ["demo"] if args.demo else []
     errors = []
     with tempfile.TemporaryDirectory(prefix="s2p-bench-") as tmp:
         work = Path(tmp)
@@ -179,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
                         training.setdefault("peaks_per_size", {})[str(train_size)] = peaks
                 elif kind == "ddp":
                     result["ddp"] = _ddp(work, images, spec, batch, quick)
+                elif kind == "demo":
+                    from .bench_demo import measure_demo
+
+                    result["demo"] = measure_demo(repeats, progress=not args.no_progress, float32=bool(args.fp32))
             except _ChildError as exc:
                 errors.append(f"{job}: {exc}")
                 result.setdefault("errors", []).append(f"{job}: {exc}")
@@ -188,6 +199,10 @@ def run(args: argparse.Namespace) -> int:
         _derive(entry)
     result["targets"] = _targets(result)
     print(format_table(result))
+    if "demo" in result:
+        from .bench_demo import format_demo
+
+        print(format_demo(result["demo"]))
     print("peak: bf16 (fp32 for a float32 run) matmul GFLOP/s measured between the timed calls; "
           "x floor: time / (FLOPs / peak)")
     if args.json_out:
@@ -212,7 +227,7 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
         out += ["--train-sizes", *map(str, args.train_sizes)]
     if args.train_batch:
         out += ["--train-batch", str(args.train_batch)]
-    for flag in ("ddp", "fp32", "profile"):
+    for flag in ("ddp", "fp32", "profile", "demo"):
         if getattr(args, flag):
             out.append(f"--{flag}")
     if args.threads:

@@ -61,6 +61,7 @@ def _colorize(args: argparse.Namespace) -> int:
                                           attention_sharpness=sharpness, **options)
     if confidence is not None:
         colorizer.match_confidence = confidence
+    colorizer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0
@@ -140,7 +141,20 @@ def _bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: list[str] | None) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is not an option), or None."""
+    return next((word for word in argv if not word.startswith("-")), None) if argv is not None else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``s2p`` parser. With ``argv``, the options of the other subcommands than the one it
+    names are left out (each lives in a module that ``s2p colorize`` would import for nothing:
+    training, evaluation, the matcher's training, the benchmarks)."""
+    chosen = _command_of(argv)
+
+    def wanted(name: str) -> bool:
+        return chosen is None or chosen == name
+
     parser = Parser(prog="s2p", description="s2p-lab: reference-guided colorization of line art.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -177,34 +191,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="output PNG")
     p.set_defaults(func=_extract)
 
-    from .train import add_arguments as train_arguments
-
     p = sub.add_parser("train", help="train a colorizer on a folder of color illustrations")
-    train_arguments(p)
+    if wanted("train"):
+        from .train import add_arguments as train_arguments
+
+        train_arguments(p)
     p.set_defaults(func=_train)
 
-    from .evaluation import add_arguments as eval_arguments
-
     p = sub.add_parser("eval", help="measure a colorizer with the design's metrics")
-    eval_arguments(p)
+    if wanted("eval"):
+        from .evaluation import add_arguments as eval_arguments
+
+        eval_arguments(p)
     p.set_defaults(func=_eval)
 
-    from .matching.command import add_arguments as matcher_arguments
-
     p = sub.add_parser("matcher", help="the region matcher: cache features, train, evaluate")
-    matcher_arguments(p)
+    if wanted("matcher"):
+        from .matching.command import add_arguments as matcher_arguments
+
+        matcher_arguments(p)
     p.set_defaults(func=_matcher)
 
-    from .bench import add_arguments as bench_arguments
-
     p = sub.add_parser("bench", help="latency, FLOPs, memory and training throughput")
-    bench_arguments(p)
+    if wanted("bench"):
+        from .bench import add_arguments as bench_arguments
+
+        bench_arguments(p)
     p.set_defaults(func=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    import sys
+
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     return guarded(lambda: args.func(args), debug=args.debug)
 

@@ -226,9 +226,7 @@ class Colorizer:
         self.model = model.to(self.device).eval()
         self.config = model.config
         self.bf16 = bf16_available(self.device) if bf16 is None else bool(bf16)
-        self.amp_dtype: torch.dtype | None = torch.bfloat16 if self.bf16 else None
-        if bf16 is None and self.device.type == "cuda" and not self.bf16:
-            self.amp_dtype = torch.float16  # pre-Ampere GPUs: fp16 tensor cores
+        self.amp_dtype: torch.dtype | None = self.autocast_dtype(self.device, bf16)
         self.channels_last = channels_last
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -265,7 +263,10 @@ class Colorizer:
         self._sketches: OrderedDict[str, PreparedSketch] = OrderedDict()
         self._styles: OrderedDict[str, StyleCode] = OrderedDict()
         self._shades: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._last: _LastRender | None = None
+        # the recent renders, one per set of references (each reference has its own with the
+        # matcher): what a hint edit starts from; decoder levels are kept by the newest alone
+        self._renders: list[_LastRender] = []
+        self.max_kept_renders = 9
         self._clicks: tuple[tuple, np.ndarray] | None = None
         self._matches: OrderedDict[tuple, ReferenceMatch | SketchCells] = OrderedDict()  # and each sketch's cells
         # References decoded at once, capped by pixels. The part shared by all references runs once
@@ -273,6 +274,9 @@ class Colorizer:
         # activations stay in cache: 2.9 s vs 4.3 s for four at 512 px) and bounds peak memory,
         # while a GPU wants large batches.
         self.max_batch_pixels = 8 * 512 * 512 if self.device.type == "cuda" else 128 * 128 * 4
+        # references encoded at once: on a CPU three at 256 px took as long as nine in one batch and
+        # held half the memory (+78 MB against +151 MB); a GPU takes them all
+        self.max_style_batch_pixels = 64 * 256 * 256 if self.device.type == "cuda" else 3 * 256 * 256
         # an edit whose region (with its margins) covers more than this share is decoded in full
         self.max_incremental_share = 0.7
         # the decoder levels of the last render are kept for level-wise hint edits up to this
@@ -303,8 +307,19 @@ class Colorizer:
         if value != self._attention_sharpness:
             set_attention_sharpness(self.model, value)
             set_attention_sharpness(self.inference_model, value)
-            self._last = None  # the last render's decoder levels were computed with the old one
+            self._renders.clear()  # the kept renders were computed with the old one
         self._attention_sharpness = value
+
+    @staticmethod
+    def autocast_dtype(device: torch.device, bf16: bool | None = None, backend: str = "torch") -> torch.dtype | None:
+        """The autocast dtype a colorizer on ``device`` runs in (None: float32), as ``bf16`` and
+        ``backend`` ask (``__init__``): bf16 where the hardware runs it fast (or where asked),
+        fp16 on GPUs without bf16, float32 with ``bf16=False`` and on onnxruntime."""
+        if backend != "torch":
+            return None
+        if bf16_available(device) if bf16 is None else bool(bf16):
+            return torch.bfloat16
+        return torch.float16 if bf16 is None and device.type == "cuda" else None  # pre-Ampere: fp16 cores
 
     @classmethod
     def from_pretrained(
@@ -324,7 +339,10 @@ class Colorizer:
             kwargs["matcher"] = Matcher.from_pretrained(where) if where is not None or shipped else None
         elif kwargs["matcher"] is False:
             kwargs["matcher"] = None
-        colorizer = cls(load_model(path), device=device, **kwargs)
+        # the frozen backbones are read straight into the precision the colorizer runs in: this
+        # colorizer owns the model and runs it only under its autocast (no float32 copies kept)
+        backbone_dtype = cls.autocast_dtype(resolve_device(device), kwargs.get("bf16"), kwargs.get("backend", "torch"))
+        colorizer = cls(load_model(path, backbone_dtype), device=device, **kwargs)
         colorizer.hint_reach = trained_hint_reach(path)
         colorizer.reference_hint_alpha = trained_reference_hint_alpha(path)
         return colorizer
@@ -339,7 +357,7 @@ class Colorizer:
         self._sketches.clear()
         self._styles.clear()
         self._shades.clear()
-        self._last = None
+        self._renders.clear()
         self._clicks = None
         self._reference_parts.clear()
 
@@ -387,14 +405,18 @@ class Colorizer:
                 small = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
                 pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
         if pending:
-            batch = self._to_device(torch.stack([t for _, t in pending.values()]))
             encode = self.model.style_encoder if self._watches_definition() else self._encode_style
-            with torch.inference_mode(), self._autocast():
-                encoded = encode(batch)
-            for j, (i, (key, _)) in enumerate(pending.items()):
-                code = encoded.select(slice(j, j + 1))
-                codes[i] = code
-                self._remember(self._styles, key, code)
+            chunk = max(1, self.max_style_batch_pixels // self.config.style_size**2)
+            waiting = list(pending.items())
+            for start in range(0, len(waiting), chunk):  # the same codes in any batch (tested)
+                part = waiting[start:start + chunk]
+                batch = self._to_device(torch.stack([t for _, (_, t) in part]))
+                with torch.inference_mode(), self._autocast():
+                    encoded = encode(batch)
+                for j, (i, (key, _)) in enumerate(part):
+                    code = encoded.select(slice(j, j + 1))
+                    codes[i] = code
+                    self._remember(self._styles, key, code)
         return StyleCode.cat(codes)
 
     def _remember(self, cache: OrderedDict, key: str, value: object) -> None:
@@ -508,6 +530,20 @@ class Colorizer:
             self._reference_parts.move_to_end(key)
         return parts
 
+    def prepare_references(self, references: Sequence[ImageSource]) -> None:
+        """Segment and pool the references not yet cached, all at once (``Matcher.reference_parts_many``:
+        the segmentations side by side on the CPU's cores); ``reference_parts`` then finds them."""
+        if self.matcher is None:
+            raise S2PError("this colorizer has no region matcher")
+        missing: dict[str, np.ndarray] = {}
+        for reference in references:
+            rgb = load_image(reference, mode="RGB")
+            key = _digest(rgb, "parts")
+            if key not in self._reference_parts:
+                missing[key] = rgb
+        for key, parts in zip(missing, self.matcher.reference_parts_many(list(missing.values()))):
+            self._remember(self._reference_parts, key, parts)
+
     def region_colors(self, prepared: PreparedSketch, reference: ImageSource, seed: int = 0) -> RegionColors | None:
         """Each region's color chosen from ``reference`` by the matcher (``Matcher.assign``): the
         most probable with ``seed`` 0, sampled among the plausible ones with another seed. None
@@ -563,6 +599,8 @@ class Colorizer:
         styles = list(styles or [])
         mode = check_mode(self.default_mode if mode is None else mode)
         matching = self.matches_regions and mode != "raw"
+        if matching:
+            self.prepare_references([s for s in styles if not isinstance(s, StyleCode)])
         colors = [self.region_colors(prepared, s, seed) if matching and not isinstance(s, StyleCode) else None
                   for s in styles]
         if matching and mode == "flat" and styles and all(c is not None for c in colors):
@@ -653,25 +691,45 @@ class Colorizer:
         clicks = self._click_map(hints, prepared) if mode == "soft" else self.hint_array(hints, prepared)
         return bucket_fill(clicks, self.regions(prepared))
 
+    @property
+    def _last(self) -> _LastRender | None:
+        """The newest kept render (None: none kept)."""
+        return self._renders[-1] if self._renders else None
+
+    def _kept_render(self, key: str, size: tuple[int, int], styles: StyleCode) -> _LastRender | None:
+        """The kept render of this sketch at this size with these style codes, taken out of the store."""
+        for i, kept in enumerate(self._renders):
+            if kept.key == key and kept.rgb.shape[1:3] == size and _same_styles(kept.styles, styles):
+                return self._renders.pop(i)
+        return None
+
+    def _keep_render(self, render: _LastRender) -> None:
+        if render.levels is not None:  # one set of levels at a time (30 MB per reference at 512 px, bf16)
+            for other in self._renders:
+                other.levels = None
+        self._renders.append(render)
+        del self._renders[:-max(1, self.max_kept_renders)]
+
     def render(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode) -> np.ndarray:
         """Run the decoder: uint8 (N, h, w, 3) at the processing size.
 
-        When only the hints changed since the previous call (same sketch, same style codes), only
-        the region the edit can affect is decoded again, level by level where the previous decode
-        kept its levels (``keeps_levels``); the result is the same as a full decode.
+        When only the hints changed since a recent call with the same sketch and style codes (the
+        last ``max_kept_renders`` are kept: one per reference when each has its own hint map), only
+        the region the edit can affect is decoded again: level by level where that decode kept its
+        levels (the newest render, within ``keeps_levels``), else a window around it; the result is
+        the same as a full decode.
         """
         h, w = prepared.processing_size
         hint_map = hint_map.detach().to("cpu", torch.float32)
         if tuple(hint_map.shape[-2:]) != (h, w):
             raise S2PError(f"hint map is {tuple(hint_map.shape[-2:])}, the sketch is processed at {(h, w)}")
         observed = self._observed()
-        last = self._last if self.incremental and not observed else None
-        if last is not None and (last.key != prepared.key or last.rgb.shape[1:3] != (h, w) or not _same_styles(last.styles, styles)):
-            last = None
+        last = self._kept_render(prepared.key, (h, w), styles) if self.incremental and not observed else None
         window = plan = None
         if last is not None:
             box = changed_box(last.hint_map, hint_map)
             if box is None:
+                self._renders.append(last)
                 return last.rgb.copy()
             batches = -(-len(styles) // max(1, self.max_batch_pixels // (h * w)))
             if last.levels is not None and len(last.levels) == batches:  # kept per batch of references
@@ -682,11 +740,13 @@ class Colorizer:
                 window = self.edit_window(box, h, w)
                 last.levels = None  # stale after this edit: free them before decoding
         if plan is None and window is None:
-            self._last = last = None  # a full decode: free the previous render's levels first
+            last = None  # a full decode: free that render's levels first
+            if self.keeps_levels(prepared, len(styles)):
+                for other in self._renders:
+                    other.levels = None
         levels = None
         if plan is not None:
-            levels = last.levels  # type: ignore[union-attr]
-            self._last = None  # the kept levels are rewritten: nothing stays valid if this fails
+            levels = last.levels  # type: ignore[union-attr]  (out of the store: rewritten in place)
             patch = self.redecode(prepared, hint_map, styles, levels, plan)
             y0, y1, x0, x1 = plan.output
             rgb = last.rgb.copy()  # type: ignore[union-attr]
@@ -702,10 +762,10 @@ class Colorizer:
             rgb = self.decode_window(prepared, hint_map, styles, None, observed)
         if self.incremental and not observed:  # copies: callers may edit their tensors in place
             kept = StyleCode(styles.vector.clone(), styles.tokens.clone(), styles.present.clone())
-            self._last = _LastRender(prepared.key, kept, hint_map.clone(), rgb, levels)
-        else:
-            self._last = None
-        return rgb.copy() if self._last is not None else rgb
+            self._keep_render(_LastRender(prepared.key, kept, hint_map.clone(), rgb, levels))
+            return rgb.copy()
+        self._renders.clear()
+        return rgb
 
     def _observed(self) -> bool:
         """True while something watches the decoder (kept attention maps, forward hooks).

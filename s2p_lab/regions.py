@@ -58,9 +58,9 @@ class RegionMap:
     @cached_property
     def boxes(self) -> list[tuple[slice, slice] | None]:
         """Per label, the (rows, columns) slices bounding its pixels, found once per map."""
-        from scipy import ndimage
+        from .labelstats import label_boxes
 
-        return ndimage.find_objects(self.labels + 1, max_label=self.count)
+        return label_boxes(self.labels + 1, self.count)
 
     def at(self, x: float, y: float) -> int:
         """The label under a point given as fractions of width and height."""

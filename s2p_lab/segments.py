@@ -105,14 +105,11 @@ def color_segments(rgb: np.ndarray, *, clusters: int = REGION_CLUSTERS, min_shar
     boxes = np.zeros((n, 4))
     centers = np.zeros((n, 2))
     if n:
-        from scipy import ndimage
+        from .labelstats import label_boxes, label_medians
 
-        index = np.arange(1, n + 1)
-        pixel_lab = rgb_to_lab(img)
-        for channel in range(3):
-            lab[:, channel] = ndimage.median(pixel_lab[..., channel], labels, index)
+        lab = label_medians(rgb_to_lab(img), labels, n)
         areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-        for i, found in enumerate(ndimage.find_objects(labels, max_label=n)):
+        for i, found in enumerate(label_boxes(labels, n)):
             if found is not None:
                 rows, cols = found
                 boxes[i] = (cols.start / w, rows.start / h, cols.stop / w, rows.stop / h)

@@ -77,6 +77,37 @@ def test_quick_bench_writes_json(tmp_path: Path) -> None:
     assert "size" in done.stdout and "GFLOP" in done.stdout, "a table is printed"
 
 
+def test_the_demo_bench_times_the_seed_demo_as_users_run_it(tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    cmd = [sys.executable, "-m", "s2p_lab.cli", "bench", "--demo", "--sizes", "--train-sizes", "--repeats", "1",
+           "--no-progress", "--json", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    demo = json.loads(out.read_text())["demo"]
+    shell = demo["shell"]
+    assert "errors" not in shell and all(r["exit"] == 0 for runs in shell["runs"].values() for r in runs)
+    # each process's own peak: the demo holds the networks beyond torch, importing s2p_lab holds no torch
+    assert shell["demo"]["peak_mib"] > shell["torch_import"]["peak_mib"] > shell["s2p_lab_import"]["peak_mib"] > 0
+    assert shell["demo"]["wall_s"] > shell["torch_import"]["wall_s"] > 0 and shell["demo_vs_torch_import_wall"] > 1
+    stages = demo["in_process"]["stages"]
+    assert list(stages) == ["import_s2p_lab", "import_torch", "from_pretrained", "first_colorize", "same_call_again",
+                            "after_clear_cache"]
+    assert all(s["s"] > 0 for s in stages.values())
+    assert set(demo["targets"]) == {"demo_vs_torch_import_wall", "demo_peak_mib", "import_s2p_lab_beyond_torch_s"}
+    assert "seed demo" in done.stdout and "demo / torch import" in done.stdout, "a table is printed"
+
+
+def test_a_timed_process_reports_its_own_peak_memory() -> None:
+    """Not the bench's own size, which Linux would carry into a child it forked itself."""
+    from s2p_lab.bench_demo import run_process
+
+    big = run_process([sys.executable, "-c", "import numpy; a = numpy.ones(300 * 2**20 // 8); print(a.sum())"])
+    small = run_process([sys.executable, "-c", "pass"])
+    failed = run_process([sys.executable, "-c", "raise SystemExit('no such thing')"])
+    assert big["exit"] == 0 and big["peak_mib"] > 300 and small["peak_mib"] < 100 < big["peak_mib"]
+    assert failed["exit"] == 1 and failed["error"] == "no such thing"
+
+
 def test_bench_rejects_bad_sizes() -> None:
     done = subprocess.run([sys.executable, "-m", "s2p_lab.cli", "bench", "--sizes", "20"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "sizes" in done.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from s2p_lab import Colorizer, Hints
@@ -72,6 +73,23 @@ def test_hint_edit_reuses_cached_encodings(colorizer: Colorizer, sketch_path: Pa
     codes = colorizer.encode_styles(style_paths[:2])
     again = colorizer.encode_styles(style_paths[:2])
     np.testing.assert_array_equal(codes.vector.float().numpy(), again.vector.float().numpy())
+
+
+@pytest.mark.numerics
+def test_references_encoded_a_few_at_a_time_get_the_codes_of_one_batch(sample_dir: Path) -> None:
+    """``max_style_batch_pixels`` bounds memory only: the shipped encoders give every reference the
+    same code whatever batch it is in (bit for bit in bf16; in float32 the global vector's matmuls
+    round by batch size, 4e-7 measured)."""
+    styles = sorted((sample_dir / "styles").glob("*.png"))[:5]
+    one_batch = Colorizer.from_pretrained(matcher=False)
+    one_batch.max_style_batch_pixels = 10**9
+    in_twos = Colorizer.from_pretrained(matcher=False)
+    in_twos.max_style_batch_pixels = 2 * in_twos.config.style_size**2
+    a, b = one_batch.encode_styles(styles), in_twos.encode_styles(styles)
+    if one_batch.amp_dtype == torch.bfloat16:
+        assert torch.equal(a.vector, b.vector) and torch.equal(a.tokens, b.tokens)
+    torch.testing.assert_close(a.vector, b.vector, rtol=0, atol=1e-5)
+    torch.testing.assert_close(a.tokens, b.tokens, rtol=0, atol=1e-5)
 
 
 def test_bad_inputs_raise_typed_errors(colorizer: Colorizer, sketch_path: Path, tmp_path: Path) -> None:

@@ -164,11 +164,13 @@ def test_the_bf16_colorizer_stores_its_backbones_once_with_the_same_outputs(tiny
     stored = Colorizer.from_pretrained(tmp_path, bf16=True)
     backbones = [m for m in stored.inference_model.modules() if isinstance(m, Frozen)]
     assert len(backbones) == 2 and all(b.__dict__.get("autocast_dtype") == torch.bfloat16 for b in backbones)
-    assert not any(m.__dict__.get("autocast_dtype") for m in stored.model.modules() if isinstance(m, Frozen))
-    # the same colorizer with the float32 networks put back: the same pixels
+    # read once, in bf16: the definition the colorizer owns holds the same networks, no float32 copy
+    assert {id(m.__dict__["net"]) for m in stored.model.modules() if isinstance(m, Frozen)} == \
+        {id(b.__dict__["net"]) for b in backbones}
+    # the same colorizer with float32 networks put back: the same pixels
     plain = Colorizer.from_pretrained(tmp_path, bf16=True)
-    plain.inference_model.style_encoder.backbone = plain.model.style_encoder.backbone
-    plain.inference_model.generator.sketch_backbone = plain.model.generator.sketch_backbone
+    plain.inference_model.style_encoder.backbone = Frozen("dinov2_small").to(memory_format=torch.channels_last)
+    plain.inference_model.generator.sketch_backbone = Frozen("efficientnet_lite0").to(memory_format=torch.channels_last)
     for a, b in zip(stored.colorize(sketch, [reference]), plain.colorize(sketch, [reference])):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     assert Colorizer.from_pretrained(tmp_path, bf16=False).inference_model.style_encoder.backbone.__dict__.get(

@@ -133,3 +133,26 @@ def test_the_matchers_choices_can_be_drawn(colorizer: Colorizer, sketch: Path, s
     assert region_at(labels, 0.0, 0.0) == labels[0, 0]
     with pytest.raises(S2PError, match="inside the sketch"):
         region_at(labels, 1.5, 0.2)
+
+
+@pytest.mark.numerics
+def test_a_hint_edit_with_several_references_redecodes_only_around_it(sketch: Path, sample_dir: Path) -> None:
+    """Each reference has its own hint map with the matcher: each keeps its render, so a hint edit
+    decodes a window around the edit for every reference (level by level for the newest), and
+    gives what a fresh colorizer gives (at 512 px: at smaller sizes the window is most of the image)."""
+    from model_helpers import assert_same_edit, tolerance_of
+
+    styles = sorted((sample_dir / "styles").glob("*.png"))[:3]
+    before = {"points": [{"x": 0.3, "y": 0.3, "rgb": [200, 40, 40], "radius": 0.01}]}
+    after = {"points": before["points"] + [{"x": 0.5, "y": 0.85, "rgb": [40, 40, 200], "radius": 0.01}]}
+    colorizer = Colorizer.from_pretrained()
+    colorizer.colorize(sketch, styles, before, size=512)
+    assert len(colorizer._renders) == 3 and [r.levels is not None for r in colorizer._renders] == [False, False, True]
+    windows: list[object] = []
+    decode_window = colorizer.decode_window
+    colorizer.decode_window = lambda *args, **kwargs: windows.append(args[3]) or decode_window(*args, **kwargs)
+    edited = colorizer.colorize(sketch, styles, after, size=512)
+    assert len(windows) == 2 and all(w is not None for w in windows), "two windows and one level-wise edit"
+    fresh = Colorizer.from_pretrained().colorize(sketch, styles, after, size=512)
+    for got, want in zip(edited, fresh):
+        assert_same_edit(got, want, tolerance_of(colorizer), "several references")

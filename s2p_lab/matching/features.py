@@ -123,7 +123,7 @@ def _membership(labels: np.ndarray, count: int, grid: tuple[int, int]) -> torch.
 def geometry(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """(count, 7) place and size of each part (centroid, box as fractions of the image, square
     root of the area share) and (count,) pixel counts. ``labels``: parts 0..count-1, negative = none."""
-    from scipy import ndimage
+    from ..labelstats import label_boxes
 
     h, w = labels.shape
     flat = labels.ravel()
@@ -136,7 +136,7 @@ def geometry(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     out = np.zeros((count, GEOMETRY_DIM), np.float32)
     out[:, 0], out[:, 1] = cx, cy
     shifted = np.where(labels >= 0, labels + 1, 0).astype(np.int32)
-    for i, found in enumerate(ndimage.find_objects(shifted, max_label=count)):
+    for i, found in enumerate(label_boxes(shifted, count)):
         if found is not None:
             rows, cols = found
             out[i, 2:6] = (cols.start / w, rows.start / h, cols.stop / w, rows.stop / h)

@@ -14,6 +14,9 @@ of the reference for each region, drawn by area).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from .features import PartFeatures, reference_part_features, sketch_part_feature
 from .model import RegionMatcher, class_log_probs, load_matcher
 
 __all__ = ["DEFAULT_MATCHER", "Matcher", "PLAUSIBLE", "ReferenceParts", "RegionColors", "lab_to_rgb8",
-           "colors_from_segments", "nearest_feature_colors", "random_colors", "reference_parts"]
+           "colors_from_segments", "nearest_feature_colors", "random_colors", "reference_parts", "reference_parts_many",
+           "reference_segments"]
 
 #: The shipped matcher's folder.
 DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "pretrained" / "matcher"
@@ -74,13 +78,34 @@ def _parts_dict(parts: PartFeatures) -> dict[str, np.ndarray]:
     return out
 
 
-def reference_parts(rgb: np.ndarray, *, dino: bool = False, bf16: bool = False) -> ReferenceParts:
-    """A reference's color segments (at :data:`REFERENCE_SIDE`) and their pooled features."""
+def reference_segments(rgb: np.ndarray) -> ColorSegments:
+    """A reference's color segments, made at :data:`REFERENCE_SIDE` (``segments.color_segments``)."""
     from ..imageio import resize_long_side
 
-    segments = color_segments(resize_long_side(np.ascontiguousarray(rgb[:, :, :3]), REFERENCE_SIDE))
+    return color_segments(resize_long_side(np.ascontiguousarray(rgb[:, :, :3]), REFERENCE_SIDE))
+
+
+def reference_parts(rgb: np.ndarray, *, dino: bool = False, bf16: bool = False,
+                    segments: ColorSegments | None = None) -> ReferenceParts:
+    """A reference's color segments (``reference_segments``, unless given) and their pooled features."""
+    segments = reference_segments(rgb) if segments is None else segments
     features = reference_part_features(rgb, segments.labels - 1, segments.count, dino=dino, bf16=bf16)
     return ReferenceParts(segments, features)
+
+
+def reference_parts_many(images: Sequence[np.ndarray], *, dino: bool = False, bf16: bool = False
+                         ) -> list[ReferenceParts]:
+    """``reference_parts`` of several references, the same values: their segmentations (OpenCV's
+    mean shift and numpy, which release the GIL) on one thread per core, then their features in
+    turn (PyTorch runs each on every core). Nine 256 px segmentations on 2 cores: 0.80 s in turn,
+    0.44 s on two threads."""
+    workers = min(len(images), os.cpu_count() or 1)
+    if workers <= 1:
+        segments = [reference_segments(rgb) for rgb in images]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            segments = list(pool.map(reference_segments, images))
+    return [reference_parts(rgb, dino=dino, bf16=bf16, segments=s) for rgb, s in zip(images, segments)]
 
 
 class Matcher:
@@ -109,6 +134,10 @@ class Matcher:
     def reference_parts(self, rgb: np.ndarray) -> ReferenceParts:
         """A reference's color segments (at :data:`REFERENCE_SIDE`) and their pooled features."""
         return reference_parts(rgb, dino=self.needs_dino, bf16=self.bf16)
+
+    def reference_parts_many(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
+        """``reference_parts`` of several references at once (``predict.reference_parts_many``)."""
+        return reference_parts_many(images, dino=self.needs_dino, bf16=self.bf16)
 
     def class_log_probs(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[torch.Tensor, torch.Tensor]:
         """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S))."""

@@ -25,11 +25,13 @@ CONFIG_NAME = "config.json"
 class ColorizationModel(nn.Module):
     """What inference needs: the style encoder and the generator, built from one config."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, backbone_dtype: torch.dtype | None = None) -> None:
+        """``backbone_dtype``: the frozen pretrained networks stored for autocast to it
+        (``FrozenBackbone``), for a model that only ever runs under that autocast."""
         super().__init__()
         self.config = config.validate()
-        self.style_encoder = StyleEncoder(config)
-        self.generator = Generator(config)
+        self.style_encoder = StyleEncoder(config, backbone_dtype)
+        self.generator = Generator(config, backbone_dtype)
 
     def forward(self, batch: dict[str, torch.Tensor], want_target_style: bool = False) -> tuple[GeneratorOutput, torch.Tensor | None]:
         """The training forward: colors with guides, and the target's own style vector if asked.
@@ -177,17 +179,23 @@ def trained_reference_hint_alpha(path: str | os.PathLike) -> float:
     return float(alpha)  # type: ignore[arg-type]
 
 
-def load_model(path: str | os.PathLike) -> ColorizationModel:
+def load_model(path: str | os.PathLike, backbone_dtype: torch.dtype | None = None) -> ColorizationModel:
     """Build a ``ColorizationModel`` from weights saved by ``save_model`` or a training checkpoint
-    (its moving average of the weights where the run kept one, ``TrainConfig.ema``)."""
+    (its moving average of the weights where the run kept one, ``TrainConfig.ema``).
+
+    The model is built without initializing its weights (they are all read from the file), and
+    ``backbone_dtype`` stores its frozen backbones for autocast to that dtype (``ColorizationModel``).
+    """
     file, config = resolve_weights(path)
     tensors, _ = load_tensors(file)
     if any(k.startswith("model.") for k in tensors):  # a training checkpoint: take the model part,
         # with its moving average in place of the weights where the run kept one
         tensors = {**section(tensors, "model"), **section(tensors, "ema")}
-    model = ColorizationModel(config)
+    with torch.device("meta"):  # the backbones inside load their shipped weights themselves
+        model = ColorizationModel(config, backbone_dtype)
     _check_state(model, tensors, file.name)
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    expected = model.state_dict(keep_vars=True)
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()}, assign=True)
     return model.eval()
 
 

@@ -91,7 +91,7 @@ class Generator(nn.Module):
     :func:`s2p_lab.models.inference.optimize_for_inference` rewrites for speed.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, backbone_dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.config = config
         c = config.base_channels
@@ -106,7 +106,7 @@ class Generator(nn.Module):
             self.encoder.append(nn.Sequential(Down(w_in, w_out), InceptionBlock(w_out)))
         self.hint_proj = nn.ModuleList([nn.Conv2d(4, w, 3, padding=1) for w in widths])
         # frozen pretrained features of the sketch, joined at the bottleneck (the nearest scale)
-        self.sketch_backbone = build_backbone(config.sketch_backbone)
+        self.sketch_backbone = build_backbone(config.sketch_backbone, backbone_dtype)
         self.sketch_join = (
             FeatureJoin(self.sketch_backbone.channels, widths[-1]) if self.sketch_backbone is not None else None
         )

@@ -18,7 +18,7 @@ small join that maps its features into the U-net or the reference tokens.
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -30,9 +30,10 @@ REFERENCE_BACKBONES = ("none", "efficientnet_lite0", "dinov2_small")
 EFFICIENTNET_BLOCKS = 11  # blocks 0..10: the end of the stride-16, 112-channel stage
 
 
-@lru_cache(maxsize=2)
 def _shipped_tensors(name: str) -> dict[str, torch.Tensor]:
-    """The shipped weights of a backbone, read once per process (copied into each network)."""
+    """The shipped weights of a backbone as the file stores them (DINOv2-S in float16), read and
+    checked on each call: nothing is kept, so a process holds each network's weights once, in the
+    network, in the precision it runs in."""
     from ..weights import load_tensors
 
     if name == "efficientnet_lite0":
@@ -40,7 +41,27 @@ def _shipped_tensors(name: str) -> dict[str, torch.Tensor]:
     else:
         from ..backbones.dinov2 import DEFAULT_WEIGHTS as WEIGHTS_PATH
     tensors, _ = load_tensors(WEIGHTS_PATH)
-    return {k: v.float() for k, v in tensors.items()}
+    return tensors
+
+
+def load_frozen(factory: Callable[[], nn.Module], name: str, prefix: str = "",
+                dtype: torch.dtype | None = None) -> nn.Module:
+    """``factory()`` built without initializing anything (on the meta device), then given the
+    shipped weights of backbone ``name`` (each module key is ``prefix`` + the file's key), frozen
+    and in eval mode.
+
+    ``dtype``: the convolution and linear weights stored in it (what autocast to ``dtype`` would
+    cast them to on every call: the same values), the normalization layers kept in float32.
+    """
+    with torch.device("meta"):
+        net = factory()
+    stored = ({n for n, m in net.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))}
+              if dtype is not None else set())
+    shipped = _shipped_tensors(name)
+    state = {key: shipped[key[len(prefix):]].to(dtype if key.rpartition(".")[0] in stored else like.dtype)
+             for key, like in net.state_dict(keep_vars=True).items()}
+    net.load_state_dict(state, assign=True)
+    return net.requires_grad_(False).eval()
 
 
 class EfficientNetTrunk(nn.Module):
@@ -66,10 +87,7 @@ class EfficientNetTrunk(nn.Module):
 def efficientnet_trunk(blocks: int = EFFICIENTNET_BLOCKS) -> EfficientNetTrunk:
     """EfficientNet-Lite0's first ``blocks`` blocks with the shipped ImageNet weights, frozen, in
     eval mode (a plain module: the region matcher reads several of its blocks)."""
-    net = EfficientNetTrunk(blocks)
-    shipped = _shipped_tensors("efficientnet_lite0")
-    net.load_state_dict({k: shipped[k] for k in net.state_dict()})
-    return net.eval().requires_grad_(False)
+    return load_frozen(lambda: EfficientNetTrunk(blocks), "efficientnet_lite0")
 
 
 class DinoV2Trunk(nn.Module):
@@ -101,24 +119,24 @@ class FrozenBackbone(nn.Module):
     ``deepcopy`` (the inference copy) shares it.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, dtype: torch.dtype | None = None) -> None:
+        """``dtype``: store the network for autocast to it from the start (``autocast_copy``
+        without the float32 original: what an inference-only model of that precision holds)."""
         super().__init__()
+        factory: Callable[[], nn.Module]
         if name == "efficientnet_lite0":
-            net: nn.Module = EfficientNetTrunk()
-            prefix = ""
+            factory, prefix = EfficientNetTrunk, ""
         elif name == "dinov2_small":
-            net = DinoV2Trunk()
-            prefix = "net."
+            factory, prefix = DinoV2Trunk, "net."
         else:
             raise ValueError(f"unknown backbone {name!r}")
-        wanted = net.state_dict()
-        shipped = _shipped_tensors(name)
-        net.load_state_dict({k: shipped[k[len(prefix):]] for k in wanted})
-        net.requires_grad_(False)
+        net = load_frozen(factory, name, prefix, dtype)
         self.name = name
         self.channels: int = net.channels
         self.stride: int = net.stride
-        self.__dict__["net"] = net.eval()  # not a registered child: kept out of state_dict and parameters()
+        self.__dict__["net"] = net  # not a registered child: kept out of state_dict and parameters()
+        if dtype is not None:
+            self.__dict__["autocast_dtype"] = dtype
 
     def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -181,9 +199,10 @@ def store_backbones_for_autocast(model: nn.Module, dtype: torch.dtype) -> int:
     return replaced
 
 
-def build_backbone(name: str) -> FrozenBackbone | None:
-    """The frozen network for a config name, or None for ``"none"``."""
-    return None if name == "none" else FrozenBackbone(name)
+def build_backbone(name: str, dtype: torch.dtype | None = None) -> FrozenBackbone | None:
+    """The frozen network for a config name (stored for autocast to ``dtype`` where given), or
+    None for ``"none"``."""
+    return None if name == "none" else FrozenBackbone(name, dtype)
 
 
 class FeatureJoin(nn.Module):

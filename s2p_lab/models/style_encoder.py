@@ -70,7 +70,7 @@ class StyleEncoder(nn.Module):
     ``reference_backbone`` its frozen features, resized to the token grid, are added to both.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, backbone_dtype: torch.dtype | None = None) -> None:
         super().__init__()
         c = config.style_channels
         self.size = config.style_size
@@ -85,7 +85,7 @@ class StyleEncoder(nn.Module):
         )
         self.to_tokens = nn.Sequential(nn.Linear(8 * c + 3, config.token_dim), nn.LayerNorm(config.token_dim))
         # frozen pretrained features of the reference, added to the tokens and the vector
-        self.backbone = build_backbone(config.reference_backbone)
+        self.backbone = build_backbone(config.reference_backbone, backbone_dtype)
         self.backbone_join = (
             TokenJoin(self.backbone.channels, config.token_dim, config.style_dim) if self.backbone is not None else None
         )
