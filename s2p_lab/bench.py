@@ -203,8 +203,9 @@ def run(args: argparse.Namespace) -> int:
         from .bench_demo import format_demo
 
         print(format_demo(result["demo"]))
-    print("peak: bf16 (fp32 for a float32 run) matmul GFLOP/s measured between the timed calls; "
-          "x floor: time / (FLOPs / peak)")
+    if result.get("sizes"):
+        print("peak: bf16 (fp32 for a float32 run) matmul GFLOP/s measured between the timed calls; "
+              "x floor: time / (FLOPs / peak)")
     if args.json_out:
         path = Path(args.json_out)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,7 @@
 """Regions from the lines: a label map of the line-bounded areas of a sketch.
 
 Anime is colored region by region (hair, skin, each piece of cloth), and a region is an area the
-lines enclose. The map is built the way Style2Paints V4 did (see ``guides/region-refinement.md``),
-in the project's own code:
+lines enclose. The map is built the way Style2Paints V4 did, in the project's own code:
 
 1. Lines: the cleaned sketch (paper = 255) is binarized against a threshold set from its own darkest
    strokes, so faint pencil is not lost and paper noise is not taken for lines.

@@ -6,7 +6,7 @@ what frozen networks see there, averaged over the part, plus where it is and how
 - **EfficientNet-Lite0** (ImageNet, shipped in ``s2p_lab/pretrained/backbones``) after block 4
   (40 channels, stride 8: edges, small shapes) and after block 10 (112 channels, stride 16: parts),
   computed on both sides. Its block-10 features match a sketch point to the same point of a colored
-  copy about half of the time (``guides/pretrained-weights.md``).
+  copy about half of the time (PCK@16 0.51-0.56, ``bench/feature_match.py``).
 - **DINOv2-S** patch tokens (384-d), on the reference side only (``REFERENCE_DINO``): on line art its
   tokens match nothing.
 - **Place and size**: centroid (x, y), bounding box (x0, y0, x1, y1) and the square root of the area
