@@ -265,7 +265,19 @@ def colorize_session(lab, chromium_browser, tmp_path_factory):
         page.wait_for_function("() => document.querySelector('.s2p-colorize-app .s2p-saved').innerText.includes('hints.json')")
         page.wait_for_function("() => document.querySelector('.s2p-colorize-app .s2p-status').innerText.includes('saved ')")
         status = _status(page)
-        result = {
+
+        # the why? tool: a click shows what the clicked region took from each reference, no hint
+        page.locator(".s2p-colorize-app .s2p-mode button", has_text="why?").click()
+        canvas.click(position={"x": CLICK[0] * box["width"], "y": CLICK[1] * box["height"]})
+        why = ".s2p-colorize-app .s2p-why"
+        page.wait_for_function("(sel) => document.querySelector(sel).innerText.includes('Region')", arg=why)
+        page.mouse.move(0, 0)
+        _screenshot(page, page.locator(why), shots, "why_tool.png")
+        result_why = {"why_text": page.inner_text(why),
+                      "why_references": page.locator(f"{why} img.s2p-why-reference").count(),
+                      "why_candidates": page.locator(f"{why} .s2p-why-candidate").count(),
+                      "app_text": page.inner_text(".s2p-colorize-app")}
+        result = {**result_why,
             "first_srcs": first_srcs, "after_colorize": after_colorize,
             "plain": plain, "hinted": hinted, "status": status, "screenshot": shot, "saved": lab["saved"],
             "canvas_box": box,
@@ -315,6 +327,15 @@ def test_colorize_app_round_trip(colorize_session):
                                   hints=saved / "girl_portrait__hints.json", size=APP_SIZE)
     for got, want in zip(results, expected):
         assert_same_refined(got, want, tolerance_of(colorizer), "the app in the browser vs the library")
+
+
+def test_the_why_tool_shows_what_the_clicked_region_took(colorize_session):
+    s = colorize_session
+    text = s["why_text"]
+    assert "Region" in text and "took" in text, text
+    assert "your color wins" in text, "the magenta hint lies in the clicked face region"
+    assert s["why_references"] == 2 and 2 <= s["why_candidates"] <= 6, s
+    assert "1 hint" in s["app_text"] and "2 hints" not in s["app_text"], "the why? click placed no hint"
 
 
 def test_hint_color_shows_at_the_clicked_place(colorizer_distances):

@@ -303,6 +303,32 @@ def test_refine_modes_palette_strips_and_recolor_by_region(app, colorizer):
     assert not np.array_equal(raw, result)
 
 
+def test_the_why_tool_shows_what_a_region_took_from_each_reference(app, colorizer):
+    app.colorize()
+    app.mode.value = "why"
+    _click(app, 0.37, 0.5)
+    assert not app.items and "1 hint" not in app.hint_count.value, "a click with the why? tool places no hint"
+    assert "Region" in app.why.value and app.why.value.count("s2p-why-reference") == 2
+    answer = app.explain_region(0.37, 0.5)
+    assert [a["reference"] for a in answer] == ["red", "blue"]
+    prepared = colorizer.prepare_sketch(app._sketch, SIZE)
+    regions = colorizer.regions(prepared)
+    label = regions.at(0.37, 0.5)
+    flat = colorizer.render_references(prepared, None, [r.rgb for r in app._refs[:2]], mode="flat")
+    for a, painted in zip(answer, flat):
+        assert a["region"] == label and not a["hinted"]
+        # the chosen color is the one the matcher paints the region in, and the most probable candidate
+        assert {tuple(c) for c in painted[regions.labels == label]} == {a["rgb"]}
+        chances = [p for _, _, p in a["candidates"]]
+        assert chances == sorted(chances, reverse=True) and 0 < chances[0] <= 1
+        assert chances[0] == pytest.approx(a["probability"])
+        assert a["candidates"][0][1] == a["rgb"]
+    app.add_hint_point(0.37, 0.5, (0, 255, 0))
+    assert all(a["hinted"] for a in app.explain_region(0.37, 0.5)) and "your color wins" in app.why.value
+    app.refine_mode.value = "raw"
+    assert app.explain_region(0.37, 0.5) == [] and "raw" in app.why.value
+
+
 @pytest.mark.numerics
 def test_reference_colors_slider(app, colorizer):
     """The slider starts at the colorizer's default, where the app gives the library's picture;

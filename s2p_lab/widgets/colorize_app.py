@@ -35,7 +35,8 @@ from .common import (
 )
 
 SWATCHES = ("#e8344e", "#f59f2a", "#f7d84a", "#43b05c", "#2f9fd8", "#3d4fc4", "#9b51e0", "#f2b8a0", "#5b3a29", "#ffffff")
-MODES = (("point", "point"), ("stroke", "stroke"), ("eraser", "eraser"), ("recolor", "recolor"))
+MODES = (("point", "point"), ("stroke", "stroke"), ("eraser", "eraser"), ("recolor", "recolor"), ("why?", "why"))
+WHY_CANDIDATES = 3  # colors shown per reference by the *why?* tool: the chosen one and runners-up
 PALETTE_SIZE = 6  # colors in the palette strip beside each variant
 DRAG_PIXELS = 5.0  # a press that moves further than this on the canvas draws a stroke, not a point
 ERASE_PIXELS = 12.0  # the eraser removes the nearest hint within this distance
@@ -60,7 +61,10 @@ class ColorizeApp(W.VBox):
     * toggle references in the gallery (sample styles, or upload more);
     * on the canvas: in *point* mode a click places a point hint (a drag draws a stroke), in
       *stroke* mode a drag draws a stroke, the *eraser* removes the hint nearest to the click,
-      *recolor* paints the clicked region (of the line-bounded regions) in the current color;
+      *recolor* paints the clicked region (of the line-bounded regions) in the current color,
+      *why?* shows what the clicked region took from each selected reference (the region matcher's
+      choice: the reference's part it came from, or the skin prior, and the runners-up with their
+      probabilities; ``explain_region``);
       Undo and Clear edit the hint list; the color picker and swatches set the hint color;
     * *Refine* picks the region refinement: ``soft`` (the network's shading, smoothed inside the
       regions, a hint colors its region), ``flat`` (one color per region) or ``raw``; *Ref. colors*
@@ -115,6 +119,8 @@ class ColorizeApp(W.VBox):
         self.status.add_class("s2p-status")
         self.saved = W.HTML(layout=W.Layout(width="100%"))
         self.saved.add_class("s2p-saved")
+        self.why = W.HTML(layout=W.Layout(width="100%"))  # the *why?* tool's answer
+        self.why.add_class("s2p-why")
 
         # ---- sketch chooser and canvas
         self.sketch_select = W.Dropdown(
@@ -265,6 +271,7 @@ class ColorizeApp(W.VBox):
             title,
             W.HBox([left, right], layout=W.Layout(flex_flow="row wrap", width="100%")),
             self.status,
+            self.why,
             W.HTML("<b>Variants</b>"),
             self.variants,
             W.HBox([self.save_dir, self.save_button]),
@@ -368,6 +375,80 @@ class ColorizeApp(W.VBox):
         self.recolored[label] = tuple(rgb if rgb is not None else hex_to_rgb(self.color.value))
         self._after_edit()
         return label
+
+    def explain_region(self, x: float, y: float) -> list[dict]:
+        """What the region under fractional ``(x, y)`` took from each selected reference, as a
+        click with the *why?* tool shows it below the status line: the color the region matcher
+        chose (``source``: the reference segment it came from, or -1 - k for prior color k, the
+        skin prior), its probability, and the runners-up (``candidates``: source, RGB,
+        probability). The variants show these colors where no hint of the user's lies in the
+        region; a list with one dict per reference, empty without a matcher or in ``raw``."""
+        if self._sketch is None:
+            raise S2PError("no sketch: choose one or upload an image first")
+        colorizer = self.colorizer
+        prepared = colorizer.prepare_sketch(self._sketch, int(self.size.value))
+        regions = colorizer.regions(prepared)
+        label = regions.at(x, y)
+        share = regions.pixel_counts[label] / regions.labels.size
+        refs = [r for r in self._refs if r.toggle.value]
+        head = f"<b>Region {label}</b> ({share:.1%} of the sketch)"
+        if not getattr(colorizer, "matches_regions", False) or self.refine_mode.value == "raw" or not refs:
+            why = ("no region matcher: the network alone chooses the colors" if not getattr(colorizer, "matches_regions", False)
+                   else "in raw mode the network alone chooses the colors" if refs else "no reference selected")
+            self.why.value = f"<div style='font-size:12px'>{head}: {why}.</div>"
+            return []
+        drawn = colorizer.hint_array(self.hints, prepared)[:, :, 3] > 0 if self.items else None
+        hinted = bool(drawn is not None and drawn[regions.labels == label].any())
+        from ..matching.predict import lab_to_rgb8
+
+        prior_rgb = lab_to_rgb8(colorizer.matcher.model.prior_lab.numpy())
+        rows, answer = [], []
+        for ref in refs:
+            colors = colorizer.region_colors(prepared, ref.rgb)  # seed 0, as the variants
+            if colors is None:
+                rows.append(f"<tr><td>{html.escape(ref.name)}</td><td colspan=2>no color segment in this reference</td></tr>")
+                continue
+            parts = colorizer.reference_parts(ref.rgb)
+            candidates = []
+            for source, p in list(zip(colors.top[label], colors.top_p[label]))[:WHY_CANDIDATES]:
+                source = int(source)
+                rgb = prior_rgb[-1 - source] if source < 0 else lab_to_rgb8(parts.segments.lab[source])
+                candidates.append((source, tuple(int(c) for c in rgb), float(p)))
+            source = int(colors.source[label])
+            answer.append({"reference": ref.name, "region": label, "source": source,
+                           "rgb": tuple(int(c) for c in colors.rgb[label]), "probability": float(colors.confidence[label]),
+                           "candidates": candidates, "hinted": hinted})
+            lit = self._segment_thumbnail(ref.rgb, parts.segments.labels, source)
+            swatches = "".join(
+                f"<span class='s2p-why-candidate' title='{'skin prior' if s < 0 else f'segment {s}'}' "
+                f"style='display:inline-block;text-align:center;margin-right:6px'>"
+                f"<span style='display:block;width:34px;height:20px;background:rgb{rgb};border:1px solid #90a4ae'></span>"
+                f"{p:.2f}</span>" for s, rgb, p in candidates)
+            took = "the skin prior (no such color here)" if source < 0 else f"segment {source}"
+            rows.append(f"<tr><td style='padding-right:8px'>{html.escape(ref.name)}<br>"
+                        f"<span style='color:#546e7a'>took {took}</span></td>"
+                        f"<td style='padding-right:8px'>{lit}</td><td>{swatches}</td></tr>")
+        note = " A hint of yours lies in it: your color wins there." if hinted else ""
+        self.why.value = (f"<div style='font-size:12px'>{head}: the color chosen from each reference, then the "
+                          f"runners-up, with the matcher's probabilities.{note}<table>{''.join(rows)}</table></div>")
+        return answer
+
+    @staticmethod
+    def _segment_thumbnail(rgb: np.ndarray, segments: np.ndarray, source: int, side: int = 96) -> str:
+        """The reference with the segment ``source`` lit (the rest dimmed), as an HTML image."""
+        import base64
+
+        import cv2
+
+        view = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), segments.shape[::-1], interpolation=cv2.INTER_AREA)
+        view = view.astype(np.float32)
+        if source >= 0:
+            view[segments != source + 1] *= 0.3
+        else:  # the skin prior: nothing of the reference
+            view *= 0.3
+        small = thumbnail(view.astype(np.uint8), side)
+        data = base64.b64encode(png_bytes(small)).decode()
+        return f"<img class='s2p-why-reference' src='data:image/png;base64,{data}'>"
 
     @guarded
     def undo(self, _button: object = None) -> None:
@@ -627,6 +708,9 @@ class ColorizeApp(W.VBox):
             return
         if self.mode.value == "recolor":
             self.recolor_region(*self._to_fraction(x, y))
+            return
+        if self.mode.value == "why":
+            self.explain_region(*self._to_fraction(x, y))
             return
         self._press = (x, y)
         self._stroke = [(x, y)]
