@@ -161,6 +161,28 @@ def test_training_lowers_the_loss_and_resumes_exactly(small_cache: Path, tmp_pat
         train_matcher(_config(small_cache, tmp_path / "whole", 40), progress=False)
 
 
+def test_features_of_one_side_are_never_mixed_with_another(small_cache: Path, tmp_path: Path) -> None:
+    """The side the frozen features are computed at is part of the matcher: a cache records it,
+    training refuses a config of another side, and so does a cache built at another side."""
+    from s2p_lab.matching.dataset import cache_feature_side
+    from s2p_lab.matching.features import FEATURE_SIDE
+
+    assert cache_feature_side(small_cache) == FEATURE_SIDE
+    with pytest.raises(S2PError, match="computed at"):
+        train_matcher(MatcherTrainConfig(cache=str(small_cache), out=str(tmp_path / "m"), steps=2,
+                                         model=MatcherConfig(dim=32, hidden=64, feature_side=320)), progress=False)
+    with pytest.raises(S2PError, match="computed at"):
+        cache_features(sorted(Path(small_cache.parent).glob("illustrations*/*.png")), small_cache, progress=False,
+                       side=320)
+    # a matcher saved before the side was written down reads 320 px (matcher-v1)
+    folder = train_matcher(_config(small_cache, tmp_path / "new", 2), progress=False)
+    meta = json.loads((folder / "matcher.json").read_text())
+    assert meta["config"]["feature_side"] == FEATURE_SIDE
+    del meta["config"]["feature_side"]
+    (folder / "matcher.json").write_text(json.dumps(meta))
+    assert load_matcher(folder)[0].config.feature_side == 320
+
+
 def test_weights_load_only_from_safetensors_with_their_config(tmp_path: Path) -> None:
     model = RegionMatcher(MatcherConfig(dim=16, hidden=32), np.zeros((1, 3)))
     save_matcher(model, tmp_path)

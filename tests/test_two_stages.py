@@ -32,7 +32,7 @@ def style(sample_dir: Path) -> Path:
 
 
 def test_the_shipped_colorizer_matches_regions(colorizer: Colorizer) -> None:
-    assert colorizer.matches_regions and colorizer.matcher.meta["name"] == "matcher-v1"
+    assert colorizer.matches_regions and colorizer.matcher.meta["name"] == "matcher-v2"
     assert not Colorizer.from_pretrained(matcher=False).matches_regions
 
 

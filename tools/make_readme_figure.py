@@ -5,6 +5,7 @@
     .venv/bin/python tools/make_readme_figure.py --reference-colors [--out docs/images/reference_colors.png]
 
     .venv/bin/python tools/make_readme_figure.py --matcher [--out docs/images/matcher_nine_references.png]
+    .venv/bin/python tools/make_readme_figure.py --matcher-failure ocean_beach [--out docs/images/matcher_failure_ocean_beach.png]
 
 The first: one sample sketch colorized with several sample references. ``--regions``: the region
 map, raw / soft / flat with the sample hints, and a palette taken from one sketch's result locked
@@ -138,6 +139,30 @@ def matcher_figure(out: str, sketch: str, size: int, weights: str | None) -> Non
     print(out, np.asarray(sheet).shape)
 
 
+def matcher_failure_figure(out: str, sketch: str, name: str, size: int, weights: str | None) -> None:
+    """One reference's failure, for the matcher's model card: the reference, the sketch's region map
+    (each region a random color), the matcher's flat colors and the default."""
+    style = ROOT / "sample_data/styles" / f"{name}.png"
+    colorizer = Colorizer.from_pretrained(weights)
+    prepared = colorizer.prepare_sketch(sketch, size)
+    regions = colorizer.regions(prepared)
+    random_colors = np.random.default_rng(0).integers(40, 255, (regions.count, 3), dtype=np.uint8)
+    region_view = random_colors[regions.labels]
+    region_view[regions.lines] = 0
+    panels = [(f"reference: {name}", Image.open(style)), ("region map", Image.fromarray(region_view)),
+              ("matcher: flat colors", colorizer.colorize(sketch, [style], size=size, mode="flat")[0]),
+              ("default (shaded)", colorizer.colorize(sketch, [style], size=size)[0])]
+    side, label = 256, 16
+    sheet = Image.new("RGB", (side * len(panels), side + label), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (title, image) in enumerate(panels):
+        sheet.paste(tile(image, side), (i * side, label))
+        draw.text((i * side + 4, 2), title, fill="black")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, optimize=True)
+    print(out, np.asarray(sheet).shape)
+
+
 def draw_hints_rgb(sketch: Path, hints: Path) -> np.ndarray:
     from s2p_lab.widgets.plots import draw_hints
 
@@ -159,7 +184,13 @@ def main() -> None:
                         help="rows of reference_colors 0 / 0.5 / 1 (docs/images/reference_colors.png)")
     parser.add_argument("--matcher", action="store_true",
                         help="the nine sample references before and after the matcher (docs/images/matcher_nine_references.png)")
+    parser.add_argument("--matcher-failure", metavar="STYLE", default=None,
+                        help="one sample style's failure for the matcher's model card (docs/images/matcher_failure_STYLE.png)")
     args = parser.parse_args()
+    if args.matcher_failure:
+        matcher_failure_figure(args.out or str(ROOT / f"docs/images/matcher_failure_{args.matcher_failure}.png"),
+                               args.sketch, args.matcher_failure, args.size, args.weights)
+        return
     if args.matcher:
         matcher_figure(args.out or str(ROOT / "docs/images/matcher_nine_references.png"), args.sketch, args.size,
                        args.weights)

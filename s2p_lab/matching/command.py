@@ -12,12 +12,17 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .features import FEATURE_SIDE
+
     sub = parser.add_subparsers(dest="matcher_command", required=True)
     p = sub.add_parser("cache", help="pool frozen features over the regions of training illustrations (resumable)")
     p.add_argument("--data", required=True, help="folder of color illustrations (held-out ones are skipped)")
-    p.add_argument("--out", default="runs/matcher-cache", help="cache folder (default runs/matcher-cache)")
+    p.add_argument("--out", default=None, help="cache folder (default runs/matcher-cache-<feature side>)")
     p.add_argument("--max-images", type=int, default=None, help="cache only this many (a mix of every collection)")
     p.add_argument("--dino", action="store_true", help="also pool DINOv2-S features on the reference side")
+    p.add_argument("--feature-side", type=int, default=FEATURE_SIDE, metavar="PX",
+                   help=f"longer side the frozen features are computed at (default {FEATURE_SIDE}; "
+                        "the matcher's model.feature_side must match)")
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("train", help="train the matcher from the feature cache")
     p.add_argument("--config", required=True, help="matcher config JSON (configs/matcher-*.json)")
@@ -28,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="override a config field, e.g. --set steps=500 (repeatable)")
     p = sub.add_parser("eval", help="region accuracy of a matcher and its baselines on held-out illustrations")
     p.add_argument("--data", required=True, help="data root with illustrations/ and styles/")
-    p.add_argument("--cache", default="runs/matcher-heldout", help="held-out feature cache (built when missing)")
+    p.add_argument("--cache", default=None,
+                   help="held-out feature cache (built when missing; default runs/matcher-heldout-<the matcher's feature side>)")
     p.add_argument("--weights", default=None, help="matcher folder (default: shipped)")
     p.add_argument("--json", default=None, help="write the scores here")
     p.add_argument("--max-pairs", type=int, default=None)
@@ -70,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             raise S2PError(f"{folder}: not a folder of illustrations")
         paths = _interleaved([p for p in list_images(folder) if not is_holdout(p.name)])[: args.max_images]
-        summary = cache_features(paths, Path(args.out), seed=args.seed, dino=args.dino)
+        if not 64 <= args.feature_side <= 2048:
+            raise S2PError(f"--feature-side: {args.feature_side} is outside 64..2048")
+        out = Path(args.out or f"runs/matcher-cache-{args.feature_side}")
+        summary = cache_features(paths, out, seed=args.seed, dino=args.dino, side=args.feature_side)
         print(json.dumps(summary))
         return 0
     if args.matcher_command == "train":
@@ -93,8 +102,10 @@ def run(args: argparse.Namespace) -> int:
     held = sorted((p for p in list_images(root / "illustrations") if is_holdout(p.name)), key=lambda p: p.name)
     styles = list_images(root / "styles") if (root / "styles").is_dir() else []
     matcher = Matcher.from_pretrained(args.weights)
-    cache_held_out(held[: args.max_pairs], styles, Path(args.cache), dino=matcher.needs_dino, bf16=matcher.bf16)
-    result = score(Path(args.cache), matcher, max_pairs=args.max_pairs)
+    cache = Path(args.cache or f"runs/matcher-heldout-{matcher.feature_side}")
+    cache_held_out(held[: args.max_pairs], styles, cache, dino=matcher.needs_dino, bf16=matcher.bf16,
+                   side=matcher.feature_side)
+    result = score(cache, matcher, max_pairs=args.max_pairs)
     print(format_score(result))
     if args.json:
         print(save_score(result, Path(args.json)))

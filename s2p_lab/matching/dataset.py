@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..errors import S2PError
-from .features import reference_part_features, sketch_part_features
+from .features import FEATURE_SIDE, reference_part_features, sketch_part_features
 
 __all__ = ["CACHE_VERSION", "REFERENCE_SIDE", "TRAIN_SIZE", "Example", "build_example", "cache_features",
            "label_medians", "load_example", "make_reference", "region_truth"]
@@ -114,7 +114,7 @@ def region_truth(target: np.ndarray, labels: np.ndarray, lines: np.ndarray, coun
 
 
 def build_example(target: np.ndarray, rng: np.random.Generator, *, bf16: bool = False, dino: bool = False,
-                  kinds: tuple[str, ...] = REFERENCE_KINDS) -> dict[str, np.ndarray]:
+                  kinds: tuple[str, ...] = REFERENCE_KINDS, side: int = FEATURE_SIDE) -> dict[str, np.ndarray]:
     """The arrays of one cached illustration (``target`` uint8 HxWx3 at ``TRAIN_SIZE``): see the
     module's description. Keys ``sketch_*`` and ``ref{i}_*``."""
     from ..regions import region_map
@@ -125,7 +125,7 @@ def build_example(target: np.ndarray, rng: np.random.Generator, *, bf16: bool = 
 
     lines = extract_sketch(target, method="xdog")
     regions = region_map(lines)
-    sketch = sketch_part_features(lines, regions.labels, regions.count, bf16=bf16)
+    sketch = sketch_part_features(lines, regions.labels, regions.count, bf16=bf16, side=side)
     out: dict[str, np.ndarray] = {
         "sketch_efficientnet": sketch.efficientnet.astype(np.float16),
         "sketch_geometry": sketch.geometry, "sketch_areas": sketch.areas,
@@ -135,7 +135,8 @@ def build_example(target: np.ndarray, rng: np.random.Generator, *, bf16: bool = 
         reference, degrees = make_reference(target, kind, rng)
         small = resize_long_side(reference, REFERENCE_SIDE)
         segments = color_segments(small)
-        parts = reference_part_features(reference, segments.labels - 1, segments.count, dino=dino, bf16=bf16)
+        parts = reference_part_features(reference, segments.labels - 1, segments.count, dino=dino, bf16=bf16,
+                                        side=side)
         truth = out["sketch_truth"] if degrees == 0 else region_truth(
             _rotate_hue(target, degrees), regions.labels, regions.lines, regions.count)
         out.update({
@@ -164,10 +165,23 @@ def load_example(path: Path) -> Example:
     return Example(path.stem, sketch, refs)
 
 
+def cache_feature_side(cache: Path) -> int | None:
+    """The feature side a training cache was built with (its ``cache.json``; 320 for caches from
+    before the field), or None for a folder without one."""
+    summary = Path(cache) / "cache.json"
+    if not summary.is_file():
+        return None
+    try:
+        return int(json.loads(summary.read_text()).get("feature_side", 320))
+    except (OSError, ValueError) as exc:
+        raise S2PError(f"{summary}: unreadable ({exc})") from None
+
+
 def cache_features(image_paths: list[Path], out_dir: Path, *, seed: int = 0, bf16: bool | None = None,
-                   dino: bool = False, progress: bool = True) -> dict[str, object]:
+                   dino: bool = False, progress: bool = True, side: int = FEATURE_SIDE) -> dict[str, object]:
     """Build the feature cache of ``image_paths`` (training illustrations) under ``out_dir``, one
-    ``.npz`` per image; images already cached are skipped, so an interrupted run resumes. Each
+    ``.npz`` per image, the features computed with the longer side ``side``; images already cached
+    are skipped, so an interrupted run resumes (a folder cached at another side is refused). Each
     image's random references depend only on ``seed`` and its name. Returns a summary."""
     import hashlib
     import time
@@ -181,6 +195,9 @@ def cache_features(image_paths: list[Path], out_dir: Path, *, seed: int = 0, bf1
     import torch
 
     out_dir = Path(out_dir)
+    cached_side = cache_feature_side(out_dir)
+    if cached_side is not None and cached_side != side:
+        raise S2PError(f"{out_dir} holds features computed at {cached_side} px, not {side}: choose another folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     held = [p for p in image_paths if is_holdout(p.name)]
     if held:
@@ -196,7 +213,7 @@ def cache_features(image_paths: list[Path], out_dir: Path, *, seed: int = 0, bf1
         rng = np.random.default_rng(digest)
         try:
             target = resize_long_side(load_image(path, mode="RGB"), TRAIN_SIZE)
-            arrays = build_example(target, rng, bf16=use_bf16, dino=dino)
+            arrays = build_example(target, rng, bf16=use_bf16, dino=dino, side=side)
         except S2PError as exc:
             failed.append(f"{path.name}: {exc}")
             continue
@@ -206,6 +223,7 @@ def cache_features(image_paths: list[Path], out_dir: Path, *, seed: int = 0, bf1
         built += 1
     summary = {"version": CACHE_VERSION, "images": len(image_paths), "built": built, "failed": failed,
                "seconds": round(time.time() - start, 1), "bf16": use_bf16, "seed": seed, "dino": dino,
-               "train_size": TRAIN_SIZE, "reference_side": REFERENCE_SIDE, "kinds": list(REFERENCE_KINDS)}
+               "train_size": TRAIN_SIZE, "reference_side": REFERENCE_SIDE, "feature_side": side,
+               "kinds": list(REFERENCE_KINDS)}
     (out_dir / "cache.json").write_text(json.dumps(summary, indent=2))
     return summary

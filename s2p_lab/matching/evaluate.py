@@ -26,7 +26,7 @@ from ..errors import S2PError
 from ..evaluation.color import is_paper, is_skin
 from ..imageio import load_image, resize_long_side
 from .dataset import TRAIN_SIZE, region_truth
-from .features import PartFeatures, sketch_part_features
+from .features import FEATURE_SIDE, PartFeatures, sketch_part_features
 from .predict import Matcher, ReferenceParts, RegionColors, nearest_feature_colors, random_colors, reference_parts
 
 __all__ = ["ACCURATE", "KINDS", "cache_held_out", "is_paper", "is_skin", "score", "size_bucket"]
@@ -44,9 +44,10 @@ def size_bucket(share: np.ndarray) -> np.ndarray:
 
 
 def cache_held_out(image_paths: list[Path], style_paths: list[Path], out_dir: Path, *, dino: bool = False,
-                   bf16: bool | None = None, progress: bool = True) -> Path:
+                   bf16: bool | None = None, progress: bool = True, side: int = FEATURE_SIDE) -> Path:
     """Features and truths of the held-out pairs under ``out_dir`` (one ``.npz`` per illustration,
-    skipped when present); the references' segments and features as the matcher computes them."""
+    skipped when present); the references' segments and features as the matcher computes them,
+    with the longer side ``side`` (a folder cached at another side is refused)."""
     import torch
 
     from ..runtime import bf16_available
@@ -67,19 +68,23 @@ def cache_held_out(image_paths: list[Path], style_paths: list[Path], out_dir: Pa
     for i, path in enumerate(tqdm(paths, desc="held-out matcher pairs", unit="pair", disable=not progress)):
         target_file = out_dir / f"{path.stem}.npz"
         if target_file.exists():
+            if _feature_side(target_file) != side:
+                raise S2PError(f"{out_dir} holds features computed at {_feature_side(target_file)} px, not {side}: "
+                               "choose another --cache")
             continue
         target = resize_long_side(load_image(path, mode="RGB"), TRAIN_SIZE)
         lines = extract_sketch(target, method="xdog")
         regions = region_map(lines)
-        sketch = sketch_part_features(lines, regions.labels, regions.count, bf16=bf16)
+        sketch = sketch_part_features(lines, regions.labels, regions.count, bf16=bf16, side=side)
         arrays: dict[str, np.ndarray] = {
+            "feature_side": np.int64(side),
             "sketch_efficientnet": sketch.efficientnet, "sketch_geometry": sketch.geometry,
             "sketch_areas": sketch.areas, "sketch_truth": region_truth(target, regions.labels, regions.lines, regions.count),
         }
         other = resize_long_side(load_image(paths[(i + len(paths) // 2) % len(paths)], mode="RGB"), TRAIN_SIZE)
         style = load_image(style_paths[i % len(style_paths)], mode="RGB") if style_paths else rotated_zoomed(other)
         for kind, reference in zip(KINDS, (flipped_recrop(target), rotated_zoomed(target), other, style)):
-            parts = reference_parts(reference, dino=dino, bf16=bf16)
+            parts = reference_parts(reference, dino=dino, bf16=bf16, side=side)
             arrays.update({f"{kind}_efficientnet": parts.features.efficientnet, f"{kind}_geometry": parts.features.geometry,
                            f"{kind}_areas": parts.segments.areas, f"{kind}_lab": parts.segments.lab,
                            f"{kind}_cluster": parts.segments.cluster, f"{kind}_palette": parts.segments.palette})
@@ -89,6 +94,12 @@ def cache_held_out(image_paths: list[Path], style_paths: list[Path], out_dir: Pa
         np.savez(partial, **arrays)
         partial.replace(target_file)
     return out_dir
+
+
+def _feature_side(cached: Path) -> int:
+    """The feature side of one cached held-out pair (320 for pairs cached before it was written)."""
+    with np.load(cached) as data:
+        return int(data["feature_side"]) if "feature_side" in data.files else 320
 
 
 def _reference_parts(arrays: dict[str, np.ndarray], kind: str) -> ReferenceParts:
@@ -124,6 +135,10 @@ def score(cache_dir: Path, matcher: Matcher | None, *, kinds: tuple[str, ...] = 
     for f in files:
         with np.load(f) as data:
             arrays = {k: data[k] for k in data.files}
+        cached_side = int(arrays.get("feature_side", 320))
+        if matcher is not None and cached_side != matcher.feature_side:
+            raise S2PError(f"{f.name}: features computed at {cached_side} px, the matcher reads "
+                           f"{matcher.feature_side} px: score it on a cache of its own side")
         truth = arrays["sketch_truth"].astype(np.float64)
         areas = arrays["sketch_areas"].astype(np.float64)
         share = areas / max(areas.sum(), 1.0)

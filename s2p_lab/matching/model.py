@@ -27,7 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import S2PError
-from .features import GEOMETRY_DIM
+from .features import FEATURE_SIDE, GEOMETRY_DIM
+
+#: The feature side of matchers saved before ``MatcherConfig.feature_side`` existed (``matcher-v1``).
+LEGACY_FEATURE_SIDE = 320
 
 __all__ = ["MatcherConfig", "RegionMatcher", "class_log_probs", "load_matcher", "save_matcher"]
 
@@ -49,6 +52,7 @@ class MatcherConfig:
     layers: int = 0
     use_geometry: bool = True
     prior_geometry: bool = False  # whether the prior head reads place and size (they differ between face crops and full figures)
+    feature_side: int = FEATURE_SIDE  # the longer side the frozen features are computed at (both images)
 
     def input_dim(self, side: str) -> int:
         names = self.sketch_inputs if side == "sketch" else self.reference_inputs
@@ -157,7 +161,7 @@ def load_matcher(path: str | Path) -> tuple[RegionMatcher, dict]:
         raise S2PError(f"no matcher weights at {path} (expected matcher.safetensors and matcher.json)")
     try:
         meta = json.loads(meta_file.read_text())
-        config = MatcherConfig.from_dict(meta["config"])
+        config = MatcherConfig.from_dict({"feature_side": LEGACY_FEATURE_SIDE, **meta["config"]})
         tensors = load_file(str(weights))
     except (OSError, ValueError, KeyError) as exc:
         raise S2PError(f"unreadable matcher weights at {path}: {exc}") from exc

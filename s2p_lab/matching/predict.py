@@ -25,7 +25,7 @@ import torch
 
 from ..errors import S2PError
 from ..segments import ColorSegments, color_segments
-from .features import PartFeatures, reference_part_features, sketch_part_features
+from .features import FEATURE_SIDE, PartFeatures, reference_part_features, sketch_part_features
 from .model import RegionMatcher, class_log_probs, load_matcher
 
 __all__ = ["DEFAULT_MATCHER", "Matcher", "PLAUSIBLE", "ReferenceParts", "RegionColors", "lab_to_rgb8",
@@ -86,15 +86,16 @@ def reference_segments(rgb: np.ndarray) -> ColorSegments:
 
 
 def reference_parts(rgb: np.ndarray, *, dino: bool = False, bf16: bool = False,
-                    segments: ColorSegments | None = None) -> ReferenceParts:
-    """A reference's color segments (``reference_segments``, unless given) and their pooled features."""
+                    segments: ColorSegments | None = None, side: int = FEATURE_SIDE) -> ReferenceParts:
+    """A reference's color segments (``reference_segments``, unless given) and their pooled features
+    (computed with the longer side ``side``)."""
     segments = reference_segments(rgb) if segments is None else segments
-    features = reference_part_features(rgb, segments.labels - 1, segments.count, dino=dino, bf16=bf16)
+    features = reference_part_features(rgb, segments.labels - 1, segments.count, dino=dino, bf16=bf16, side=side)
     return ReferenceParts(segments, features)
 
 
-def reference_parts_many(images: Sequence[np.ndarray], *, dino: bool = False, bf16: bool = False
-                         ) -> list[ReferenceParts]:
+def reference_parts_many(images: Sequence[np.ndarray], *, dino: bool = False, bf16: bool = False,
+                         side: int = FEATURE_SIDE) -> list[ReferenceParts]:
     """``reference_parts`` of several references, the same values: their segmentations (OpenCV's
     mean shift and numpy, which release the GIL) on one thread per core, then their features in
     turn (PyTorch runs each on every core). Nine 256 px segmentations on 2 cores: 0.80 s in turn,
@@ -105,7 +106,7 @@ def reference_parts_many(images: Sequence[np.ndarray], *, dino: bool = False, bf
     else:
         with ThreadPoolExecutor(workers) as pool:
             segments = list(pool.map(reference_segments, images))
-    return [reference_parts(rgb, dino=dino, bf16=bf16, segments=s) for rgb, s in zip(images, segments)]
+    return [reference_parts(rgb, dino=dino, bf16=bf16, segments=s, side=side) for rgb, s in zip(images, segments)]
 
 
 class Matcher:
@@ -116,6 +117,8 @@ class Matcher:
         self.meta = meta or {}
         self.bf16 = bf16
         self.needs_dino = "dino" in model.config.reference_inputs
+        #: the longer side both images' frozen features are computed at, as the head was trained
+        self.feature_side = model.config.feature_side
         #: a region stays skin when the prior head gives it at least this probability
         self.prior_confidence = 0.5
 
@@ -129,15 +132,15 @@ class Matcher:
 
     def sketch_parts(self, lines: np.ndarray, labels: np.ndarray, count: int) -> PartFeatures:
         """Pooled features of a sketch's regions (``lines`` uint8 paper = 255, ``labels`` 0..count-1)."""
-        return sketch_part_features(lines, labels, count, bf16=self.bf16)
+        return sketch_part_features(lines, labels, count, bf16=self.bf16, side=self.feature_side)
 
     def reference_parts(self, rgb: np.ndarray) -> ReferenceParts:
         """A reference's color segments (at :data:`REFERENCE_SIDE`) and their pooled features."""
-        return reference_parts(rgb, dino=self.needs_dino, bf16=self.bf16)
+        return reference_parts(rgb, dino=self.needs_dino, bf16=self.bf16, side=self.feature_side)
 
     def reference_parts_many(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
         """``reference_parts`` of several references at once (``predict.reference_parts_many``)."""
-        return reference_parts_many(images, dino=self.needs_dino, bf16=self.bf16)
+        return reference_parts_many(images, dino=self.needs_dino, bf16=self.bf16, side=self.feature_side)
 
     def class_log_probs(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[torch.Tensor, torch.Tensor]:
         """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S))."""

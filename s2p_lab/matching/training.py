@@ -6,7 +6,7 @@ CIEDE2000; regions whose true color the reference lacks (none within :data:`LABE
 out of that loss. The prior head learns, from the sketch alone, whether each region is skin. Both losses are weighted by the square root of the region's area share: small
 parts (eyes, ribbons) count, paper does not swamp them.
 
-``s2p matcher train --config configs/matcher-v1.json`` runs it with a progress bar, resumes from its
+``s2p matcher train --config configs/matcher-v2.json`` runs it with a progress bar, resumes from its
 last checkpoint with ``--resume`` and draws its loss curve.
 """
 
@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import S2PError
-from .dataset import Example, load_example
+from .dataset import Example, cache_feature_side, load_example
+from .features import FEATURE_SIDE
 from .model import MatcherConfig, RegionMatcher, class_log_probs, load_matcher, save_matcher
 
 __all__ = ["LABEL_WITHIN", "MatcherTrainConfig", "fit_prior_colors", "pair_loss", "train_matcher"]
@@ -41,7 +42,7 @@ SEGMENT_KEYS = ("efficientnet", "dino", "geometry", "areas", "lab", "cluster")
 class MatcherTrainConfig:
     """What ``s2p matcher train`` reads from its config file (``configs/matcher-*.json``)."""
 
-    cache: str = "runs/matcher-cache"
+    cache: str = f"runs/matcher-cache-{FEATURE_SIDE}"
     out: str = "runs/matcher"
     steps: int = 3000
     batch: int = 8
@@ -199,6 +200,10 @@ def train_matcher(config: MatcherTrainConfig, *, resume: bool = False, progress:
     out = Path(config.out)
     torch.manual_seed(config.seed)
     examples = load_cache(Path(config.cache), config.max_images)
+    cached_side = cache_feature_side(Path(config.cache))
+    if cached_side is not None and cached_side != config.model.feature_side:
+        raise S2PError(f"{config.cache} holds features computed at {cached_side} px, the config's matcher reads "
+                       f"{config.model.feature_side} px (model.feature_side)")
     state_file = out / "trainer.json"
     if resume and state_file.is_file():
         model, _ = load_matcher(out)
