@@ -261,7 +261,7 @@ def palette(
 ) -> Palette:
     """The ``k`` dominant colors of an image and their shares, largest share first.
 
-    k-means (``cv2.kmeans``, k-means++ seeding, seeded so that results repeat) over the pixels in
+    k-means (``palettes.cluster_colors``, the one ``extract_palette`` uses) over the pixels in
     CIE Lab (``space="lab"``, perceptually even: the default) or RGB. ``mask`` (HxW, nonzero =
     use) restricts the pixels, e.g. to leave out paper or lines. Large images are subsampled to
     about ``max_pixels`` pixels. Returns ``[((r, g, b), share), ...]`` with shares summing to 1;
@@ -290,19 +290,15 @@ def palette(
     data = pixels[None].astype(np.uint8)
     if space == "lab":
         data = cv2.cvtColor(data, cv2.COLOR_RGB2LAB)
-    samples = data[0].astype(np.float32)
-    cv2.setRNGSeed(seed)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.5)
-    _, labels, centers = cv2.kmeans(samples, k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
-    counts = np.bincount(labels.reshape(-1), minlength=k).astype(np.float64)
+    from .palettes import cluster_colors
+
+    centers, counts = cluster_colors(data[0].astype(np.float32), k, seed=seed)
     centers_u8 = np.clip(np.rint(centers), 0, 255).astype(np.uint8)[None]
     if space == "lab":
         centers_u8 = cv2.cvtColor(centers_u8, cv2.COLOR_LAB2RGB)
-    order = np.argsort(-counts, kind="stable")
-    total = counts.sum()
-    return [
-        (tuple(int(v) for v in centers_u8[0, i]), float(counts[i] / total)) for i in order if counts[i] > 0
-    ]
+    total = float(counts.sum())
+    return [(tuple(int(v) for v in centers_u8[0, i]), float(counts[i] / total))
+            for i in range(len(counts)) if counts[i] > 0]
 
 
 def palette_strip(colors: Palette, width: int = 320, height: int = 40, *, gap: int = 0) -> np.ndarray:

@@ -106,6 +106,20 @@ class Palette:
         return cls.from_dict(obj)
 
 
+def cluster_colors(samples: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The one k-means of the project's palettes: ``samples`` (N, 3) float32 colors (8-bit CIELAB as
+    OpenCV writes it, or RGB) into ``k`` clusters (k-means++ seeding, seeded so that results repeat).
+    Returns (centers (k, 3) float32, pixel counts (k,)), most used first; ``extract_palette`` and
+    ``explain.palette`` both call it."""
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.5)
+    _, assigned, centers = cv2.kmeans(np.ascontiguousarray(samples, np.float32), k, None, criteria, 3,
+                                      cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(assigned.ravel(), minlength=k)
+    order = np.argsort(-counts, kind="stable")
+    return centers[order], counts[order]
+
+
 def extract_palette(image: ImageSource, k: int = 8, *, seed: int = 0, keep_extremes: bool = False) -> Palette:
     """The ``k`` main colors of an image (most used first), by k-means in CIELAB.
 
@@ -125,12 +139,8 @@ def extract_palette(image: ImageSource, k: int = 8, *, seed: int = 0, keep_extre
         if middle.sum() >= max(k, lab.shape[0] // 20):
             lab = lab[middle]
     k = min(int(k), len(np.unique(lab, axis=0)))
-    cv2.setRNGSeed(seed)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.5)
-    _, assigned, centers = cv2.kmeans(lab, k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
-    counts = np.bincount(assigned.ravel(), minlength=k)
-    order = np.argsort(-counts, kind="stable")
-    centers = np.clip(np.rint(centers[order]), 0, 255).astype(np.uint8)
+    centers, _ = cluster_colors(lab, k, seed=seed)
+    centers = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
     colors = cv2.cvtColor(centers[None], cv2.COLOR_LAB2RGB)[0]
     return Palette([tuple(int(v) for v in c) for c in colors])
 
