@@ -20,6 +20,7 @@ Uses only the repository's own sample data and the shipped weights.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -85,30 +86,38 @@ def regions_figure(out: str, size: int, weights: str | None) -> None:
     print(out, np.asarray(sheet).shape)
 
 
-def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, weights: str | None) -> None:
-    """One sketch x several references, one row per ``reference_colors`` strength (0, 0.5, 1)."""
-    styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in names]
-    colorizer = Colorizer.from_pretrained(weights)
-    strengths = (0.0, 0.5, 1.0)
-    side, label = 200, 18
-    sheet = Image.new("RGB", (side * (len(styles) + 1), (len(strengths) + 1) * (side + label)), "white")
+def reference_sheet(out: str, sketch: str, styles: list[Path], rows: list[tuple[str, Callable[[], list]]],
+                    side: int, label: int, caption: Callable[[Path], str]) -> None:
+    """The sketch and its references along the top, then one row of outputs per ``rows`` entry
+    (its title and what computes its images), written to ``out``."""
+    sheet = Image.new("RGB", (side * (len(styles) + 1), (len(rows) + 1) * (side + label)), "white")
     draw = ImageDraw.Draw(sheet)
     sheet.paste(tile(Image.open(sketch), side), (0, label))
     draw.text((4, 2), "sketch", fill="black")
     for i, style in enumerate(styles, start=1):
         sheet.paste(tile(Image.open(style), side), (i * side, label))
-        draw.text((i * side + 4, 2), f"reference: {style.stem}", fill="black")
-    for row, strength in enumerate(strengths, start=1):
-        colorizer.reference_colors = strength
-        outputs = colorizer.colorize(sketch, styles=styles, size=size)
+        draw.text((i * side + 4, 2), caption(style), fill="black")
+    for row, (name, run) in enumerate(rows, start=1):
         y = row * (side + label)
-        draw.text((4, y + 2), f"reference colors {strength:g}" + (" (default)" if strength == 0.5 else ""),
-                  fill="black")
-        for i, image in enumerate(outputs, start=1):
+        draw.text((4, y + 2), name, fill="black")
+        for i, image in enumerate(run(), start=1):
             sheet.paste(tile(image, side), (i * side, y + label))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, optimize=True)
     print(out, np.asarray(sheet).shape)
+
+
+def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, weights: str | None) -> None:
+    """One sketch x several references, one row per ``reference_colors`` strength (0, 0.5, 1)."""
+    styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in names]
+    colorizer = Colorizer.from_pretrained(weights)
+
+    def at(strength: float) -> list:
+        colorizer.reference_colors = strength
+        return colorizer.colorize(sketch, styles=styles, size=size)
+
+    rows = [(f"reference colors {s:g}" + (" (default)" if s == 0.5 else ""), lambda s=s: at(s)) for s in (0.0, 0.5, 1.0)]
+    reference_sheet(out, sketch, styles, rows, 200, 18, lambda style: f"reference: {style.stem}")
 
 
 def matcher_figure(out: str, sketch: str, size: int, weights: str | None) -> None:
@@ -121,22 +130,7 @@ def matcher_figure(out: str, sketch: str, size: int, weights: str | None) -> Non
             ("matcher: flat colors", lambda: after.colorize(sketch, styles, size=size, mode="flat")),
             ("matcher + network shading (default)", lambda: after.colorize(sketch, styles, size=size)),
             ("the same, seed=1", lambda: after.colorize(sketch, styles, size=size, seed=1))]
-    side, label = 150, 16
-    sheet = Image.new("RGB", (side * (len(styles) + 1), (len(rows) + 1) * (side + label)), "white")
-    draw = ImageDraw.Draw(sheet)
-    sheet.paste(tile(Image.open(sketch), side), (0, label))
-    draw.text((4, 2), "sketch", fill="black")
-    for i, style in enumerate(styles, start=1):
-        sheet.paste(tile(Image.open(style), side), (i * side, label))
-        draw.text((i * side + 4, 2), style.stem, fill="black")
-    for row, (name, run) in enumerate(rows, start=1):
-        y = row * (side + label)
-        draw.text((4, y + 2), name, fill="black")
-        for i, image in enumerate(run(), start=1):
-            sheet.paste(tile(image, side), (i * side, y + label))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
-    print(out, np.asarray(sheet).shape)
+    reference_sheet(out, sketch, styles, rows, 150, 16, lambda style: style.stem)
 
 
 def matcher_failure_figure(out: str, sketch: str, name: str, size: int, weights: str | None) -> None:
