@@ -40,7 +40,6 @@ def _colorize(args: argparse.Namespace) -> int:
     from .correspondence import check_count
     from .errors import S2PError
     from .imageio import save_image
-    from .layers import save_layers
     from .models.blocks import check_sharpness
     from .palettes import extract_palette, load_palette
     from .refine import check_strength
@@ -89,6 +88,8 @@ def _colorize(args: argparse.Namespace) -> int:
             unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
             paths = [save_image(image, folder / f"{unique}.png")]
             if args.layers:  # the line art, flat colors and shading beside it, and one layered PSD
+                from .layers import save_layers
+
                 paths.append(save_layers(results[i], folder, unique)["psd"])
             for path in paths:
                 if batch:

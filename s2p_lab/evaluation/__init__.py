@@ -14,30 +14,37 @@ One job per module:
 
 from __future__ import annotations
 
-from .baselines import (
-    BASELINES, figure_mask, flipped_recrop, gray_wash, mean_color, paint_hints, paste, shuffle_patches,
-    shuffled_paste, wash,
-)
-from .color import ciede2000, rgb_to_lab
-from .command import add_arguments, main, run
-from .features import image_features, kid
-from .metrics import (
-    color_signature, colorfulness, hint_adherence, hint_spread_error, hue_entropy, line_fidelity, psnr,
-    region_color_error, segment_color_regions, signature_distance, ssim, style_retrieval,
-    style_retrieval_top1,
-)
-from .report import format_table, markdown_table, save_grid
-from .runner import (
-    DEFINITIONS, IMAGE_EXTENSIONS, METHODS, TARGETS, evaluate, evaluate_hint_auc, evaluate_pairs,
-    evaluate_retrieval, pick_references, score_targets, training_statistics,
-)
+import importlib
 
-__all__ = [
-    "BASELINES", "DEFINITIONS", "IMAGE_EXTENSIONS", "METHODS", "TARGETS", "add_arguments", "ciede2000",
-    "color_signature", "colorfulness", "evaluate", "evaluate_hint_auc", "evaluate_pairs",
-    "evaluate_retrieval", "figure_mask", "flipped_recrop", "format_table", "gray_wash", "hint_adherence",
-    "hint_spread_error", "hue_entropy", "image_features", "kid", "line_fidelity", "main", "markdown_table",
-    "mean_color", "paint_hints", "paste", "pick_references", "psnr", "region_color_error", "rgb_to_lab",
-    "run", "save_grid", "score_targets", "segment_color_regions", "shuffle_patches", "shuffled_paste",
-    "signature_distance", "ssim", "style_retrieval", "style_retrieval_top1", "training_statistics", "wash",
-]
+# Each name is imported from its module when first asked for (PEP 562): the colorizer uses
+# ``.color`` alone, and importing the benchmark, KID and report modules with it made every
+# ``s2p colorize`` load the whole evaluation.
+_WHERE = {
+    "baselines": ("BASELINES", "figure_mask", "flipped_recrop", "gray_wash", "mean_color", "paint_hints", "paste",
+                  "shuffle_patches", "shuffled_paste", "wash"),
+    "color": ("ciede2000", "rgb_to_lab"),
+    "command": ("add_arguments", "main", "run"),
+    "features": ("image_features", "kid"),
+    "metrics": ("color_signature", "colorfulness", "hint_adherence", "hint_spread_error", "hue_entropy",
+                "line_fidelity", "psnr", "region_color_error", "segment_color_regions", "signature_distance", "ssim",
+                "style_retrieval", "style_retrieval_top1"),
+    "report": ("format_table", "markdown_table", "save_grid"),
+    "runner": ("DEFINITIONS", "IMAGE_EXTENSIONS", "METHODS", "TARGETS", "evaluate", "evaluate_hint_auc",
+               "evaluate_pairs", "evaluate_retrieval", "pick_references", "score_targets", "training_statistics"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
