@@ -703,10 +703,15 @@ class Colorizer:
                 return self._renders.pop(i)
         return None
 
+    def _forget_levels(self) -> None:
+        """Free the decoder levels every kept render holds (one set at a time: 30 MB per reference at
+        512 px in bf16)."""
+        for kept in self._renders:
+            kept.levels = None
+
     def _keep_render(self, render: _LastRender) -> None:
-        if render.levels is not None:  # one set of levels at a time (30 MB per reference at 512 px, bf16)
-            for other in self._renders:
-                other.levels = None
+        if render.levels is not None:
+            self._forget_levels()
         self._renders.append(render)
         del self._renders[:-max(1, self.max_kept_renders)]
 
@@ -742,8 +747,7 @@ class Colorizer:
         if plan is None and window is None:
             last = None  # a full decode: free that render's levels first
             if self.keeps_levels(prepared, len(styles)):
-                for other in self._renders:
-                    other.levels = None
+                self._forget_levels()
         levels = None
         if plan is not None:
             levels = last.levels  # type: ignore[union-attr]  (out of the store: rewritten in place)

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..errors import S2PError
-from .features import FEATURE_SIDE, reference_part_features, sketch_part_features
+from .features import FEATURE_SIDE, LEGACY_FEATURE_SIDE, reference_part_features, sketch_part_features
 
 __all__ = ["CACHE_VERSION", "REFERENCE_SIDE", "TRAIN_SIZE", "Example", "build_example", "cache_features",
            "label_medians", "load_example", "make_reference", "region_truth"]
@@ -166,13 +166,13 @@ def load_example(path: Path) -> Example:
 
 
 def cache_feature_side(cache: Path) -> int | None:
-    """The feature side a training cache was built with (its ``cache.json``; 320 for caches from
-    before the field), or None for a folder without one."""
+    """The feature side a training cache was built with (its ``cache.json``; ``LEGACY_FEATURE_SIDE``
+    for caches from before the field), or None for a folder without one."""
     summary = Path(cache) / "cache.json"
     if not summary.is_file():
         return None
     try:
-        return int(json.loads(summary.read_text()).get("feature_side", 320))
+        return int(json.loads(summary.read_text()).get("feature_side", LEGACY_FEATURE_SIDE))
     except (OSError, ValueError) as exc:
         raise S2PError(f"{summary}: unreadable ({exc})") from None
 

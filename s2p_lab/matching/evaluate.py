@@ -26,7 +26,7 @@ from ..errors import S2PError
 from ..evaluation.color import is_paper, is_skin
 from ..imageio import load_image, resize_long_side
 from .dataset import TRAIN_SIZE, region_truth
-from .features import FEATURE_SIDE, PartFeatures, sketch_part_features
+from .features import FEATURE_SIDE, LEGACY_FEATURE_SIDE, PartFeatures, sketch_part_features
 from .predict import Matcher, ReferenceParts, RegionColors, nearest_feature_colors, random_colors, reference_parts
 
 __all__ = ["ACCURATE", "KINDS", "cache_held_out", "is_paper", "is_skin", "score", "size_bucket"]
@@ -68,9 +68,9 @@ def cache_held_out(image_paths: list[Path], style_paths: list[Path], out_dir: Pa
     for i, path in enumerate(tqdm(paths, desc="held-out matcher pairs", unit="pair", disable=not progress)):
         target_file = out_dir / f"{path.stem}.npz"
         if target_file.exists():
-            if _feature_side(target_file) != side:
-                raise S2PError(f"{out_dir} holds features computed at {_feature_side(target_file)} px, not {side}: "
-                               "choose another --cache")
+            cached_side = _feature_side(target_file)
+            if cached_side != side:
+                raise S2PError(f"{out_dir} holds features computed at {cached_side} px, not {side}: choose another --cache")
             continue
         target = resize_long_side(load_image(path, mode="RGB"), TRAIN_SIZE)
         lines = extract_sketch(target, method="xdog")
@@ -97,9 +97,10 @@ def cache_held_out(image_paths: list[Path], style_paths: list[Path], out_dir: Pa
 
 
 def _feature_side(cached: Path) -> int:
-    """The feature side of one cached held-out pair (320 for pairs cached before it was written)."""
+    """The feature side of one cached held-out pair (``LEGACY_FEATURE_SIDE`` for pairs cached before it
+    was written)."""
     with np.load(cached) as data:
-        return int(data["feature_side"]) if "feature_side" in data.files else 320
+        return int(data["feature_side"]) if "feature_side" in data.files else LEGACY_FEATURE_SIDE
 
 
 def _reference_parts(arrays: dict[str, np.ndarray], kind: str) -> ReferenceParts:
@@ -135,7 +136,7 @@ def score(cache_dir: Path, matcher: Matcher | None, *, kinds: tuple[str, ...] = 
     for f in files:
         with np.load(f) as data:
             arrays = {k: data[k] for k in data.files}
-        cached_side = int(arrays.get("feature_side", 320))
+        cached_side = int(arrays.get("feature_side", LEGACY_FEATURE_SIDE))
         if matcher is not None and cached_side != matcher.feature_side:
             raise S2PError(f"{f.name}: features computed at {cached_side} px, the matcher reads "
                            f"{matcher.feature_side} px: score it on a cache of its own side")

@@ -32,11 +32,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["FEATURE_SIDE", "GEOMETRY_DIM", "PartFeatures", "pool_parts", "reference_part_features",
+__all__ = ["FEATURE_SIDE", "GEOMETRY_DIM", "LEGACY_FEATURE_SIDE", "PartFeatures", "pool_parts", "reference_part_features",
            "sketch_part_features", "trunk_features"]
 
 #: Longer side, in pixels, at which the sketch and the reference go through the frozen networks.
 FEATURE_SIDE = 512
+#: The feature side of matchers, caches and held-out pairs written before the side was recorded (``matcher-v1``).
+LEGACY_FEATURE_SIDE = 320
 #: EfficientNet-Lite0 blocks whose outputs are pooled: block 4 (stride 8) and block 10 (stride 16).
 EFFICIENTNET_TAPS = (4, 10)
 #: Place and size numbers per part.

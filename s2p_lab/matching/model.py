@@ -27,10 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import S2PError
-from .features import FEATURE_SIDE, GEOMETRY_DIM
-
-#: The feature side of matchers saved before ``MatcherConfig.feature_side`` existed (``matcher-v1``).
-LEGACY_FEATURE_SIDE = 320
+from .features import FEATURE_SIDE, GEOMETRY_DIM, LEGACY_FEATURE_SIDE
 
 __all__ = ["MatcherConfig", "RegionMatcher", "class_log_probs", "load_matcher", "save_matcher"]
 
