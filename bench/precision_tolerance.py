@@ -72,15 +72,15 @@ def batch_vs_single(colorizer: Colorizer, sizes: list[int], worst: Worst) -> Non
         for size in sizes:
             prepared = colorizer.prepare_sketch(sketch, size)
             h, w = prepared.processing_size
-            if colorizer.max_batch_pixels // (h * w) < 3:
+            if colorizer.renderer.max_batch_pixels // (h * w) < 3:
                 continue  # decoded one reference at a time anyway
             hint_map = colorizer.hint_map(hints, prepared)
             for group in groups:
                 codes = colorizer.encode_styles(group)
-                with torch.inference_mode(), colorizer._autocast():
-                    hinted = colorizer._hint_features(prepared.features, colorizer._to_device(hint_map))
-                    batched = colorizer._decode_hinted(hinted, codes).float()
-                    singles = [colorizer._decode_hinted(hinted, codes.select(slice(i, i + 1))).float()
+                with torch.inference_mode(), colorizer.placement.autocast():
+                    hinted = colorizer.renderer.hint_features(prepared.features, colorizer.placement.to_device(hint_map))
+                    batched = colorizer.renderer.decode_hinted(hinted, codes).float()
+                    singles = [colorizer.renderer.decode_hinted(hinted, codes.select(slice(i, i + 1))).float()
                                for i in range(len(group))]
                 for i, single in enumerate(singles):
                     a, b = batched[i : i + 1], single
@@ -112,7 +112,7 @@ def edits_vs_full(bf16: bool, worst: Worst) -> None:
     for kind, size in (("levelwise", 384), ("levelwise", 128), ("window", 384)):
         incremental = Colorizer(full.model, bf16=bf16)
         if kind == "window":
-            incremental.max_level_cache_bytes = 0
+            incremental.renderer.max_level_cache_bytes = 0
         incremental.colorize(sketch, styles, hints=BEFORE, size=size, mode="raw")
         for hints in EDITS:
             got = incremental.colorize(sketch, styles, hints=hints, size=size, mode="raw")

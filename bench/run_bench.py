@@ -1,6 +1,6 @@
 """Run the benchmark without installing the command line: ``python bench/run_bench.py [options]``.
 
-The same as ``s2p bench`` (see ``s2p_lab/bench.py`` for what is measured); for example
+The same as ``s2p bench`` (see ``s2p_lab/bench/`` for what is measured); for example
 
     python bench/run_bench.py --sizes 256 512 1024 --train-sizes 128 256 --json bench/results_cpu.json
 """

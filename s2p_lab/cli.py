@@ -60,7 +60,7 @@ def _colorize(args: argparse.Namespace) -> int:
                                           attention_sharpness=sharpness, **options)
     if confidence is not None:
         colorizer.match_confidence = confidence
-    colorizer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
+    colorizer.renderer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0
@@ -194,7 +194,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a colorizer on a folder of color illustrations")
     if wanted("train"):
-        from .train import add_arguments as train_arguments
+        from .train_cli import add_arguments as train_arguments
 
         train_arguments(p)
     p.set_defaults(func=_train)

@@ -29,6 +29,8 @@ lines and its own shading. Measured with ``s2p eval`` (model card, "Reference hi
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,7 +42,7 @@ from .errors import S2PError
 from .hints import Hints, Point
 from .regions import RegionMap
 
-__all__ = ["MATCH_SIDE", "MIN_IMAGE_SIMILARITY", "MIN_SIMILARITY", "ReferenceMatch", "SketchCells", "check_count",
+__all__ = ["MATCH_SIDE", "MIN_IMAGE_SIMILARITY", "MIN_SIMILARITY", "MatchStore", "ReferenceMatch", "SketchCells", "check_count",
            "lab_to_rgb", "match_reference", "reference_hints", "region_point", "rgb_to_lab", "sketch_cells"]
 
 #: Longer side, in pixels, at which the sketch and the reference are matched (16 px cells).
@@ -142,6 +144,39 @@ def match_reference(lines: np.ndarray | SketchCells, reference_rgb: np.ndarray, 
     confidence = top[:, 0] - top[:, 1] if top.shape[1] > 1 else torch.zeros(top.shape[0])
     return ReferenceMatch(lab.reshape(h, w, 3).numpy(), top[:, 0].reshape(h, w).numpy(),
                           confidence.reshape(h, w).numpy())
+
+
+class MatchStore:
+    """Each sketch's cells and each (sketch, reference) match, kept for the next call (the last
+    ``size`` of them): what ``reference_hints`` reads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple, ReferenceMatch | SketchCells] = OrderedDict()
+
+    def clear(self) -> None:
+        """Forget every kept cell grid and match."""
+        self._kept.clear()
+
+    def _keep(self, key: tuple, value: ReferenceMatch | SketchCells) -> None:
+        self._kept[key] = value
+        while len(self._kept) > max(2, self.size):
+            self._kept.popitem(last=False)
+
+    def match(self, sketch_key: tuple, lines: np.ndarray, reference_rgb: np.ndarray) -> ReferenceMatch:
+        """``match_reference`` of the sketch ``lines`` (known as ``sketch_key``) and a reference."""
+        digest = hashlib.sha1(np.ascontiguousarray(reference_rgb).tobytes())
+        digest.update(repr((reference_rgb.shape, MATCH_SIDE)).encode())
+        key = (*sketch_key, digest.hexdigest())
+        match = self._kept.get(key)
+        if match is None:
+            cells = self._kept.get(sketch_key)
+            if cells is None:
+                cells = sketch_cells(lines)
+                self._keep(sketch_key, cells)
+            match = match_reference(cells, reference_rgb)  # type: ignore[arg-type]
+            self._keep(key, match)
+        return match  # type: ignore[return-value]
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from .hint_simulation import simulate_hints
 from .hints import Hints
 from .imageio import load_image
 from .references import ColorJitter, ToneJitter, synthesize_reference
+from .hint_encoding import reach_pixels, spread_within_reach, with_reference_hints
 from .refine import spread_hints
 from .regions import RegionMap, region_map
 from .sketch import augment_lines, extract_sketch
@@ -124,18 +125,6 @@ def simulated_reference_hints(regions: RegionMap, reference: np.ndarray, place: 
         points.append(region_point(labels, region, tuple(int(round(float(c))) for c in color)))
     drawn = Hints(points=points).to_map(h, w)
     return spread_hints(drawn, regions, reach) if reach is None or reach > 0 else drawn
-
-
-def with_reference_hints(hints: np.ndarray, matched: np.ndarray, regions: RegionMap, alpha: float) -> np.ndarray:
-    """``hints`` (HxWx4) plus ``matched`` reference hints at ``alpha``, leaving out the regions the
-    user's hints reach (as ``correspondence.reference_hints`` does)."""
-    hinted = hints[..., 3] > 0
-    keep = matched[..., 3] > 0
-    if hinted.any():
-        keep &= ~np.isin(regions.labels, np.unique(regions.labels[hinted]))
-    out = np.array(hints, np.float32, copy=True)
-    out[keep] = matched[keep] * np.float32(alpha)
-    return out
 
 
 def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
@@ -240,12 +229,12 @@ class IllustrationDataset(Dataset):
         sketch = synthesize_sketch(target, rng, cfg.extractors)
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
-        reach = cfg.hint_reach * max(sketch.shape)
+        reach = reach_pixels(cfg.hint_reach, sketch.shape)
         regions: RegionMap | None = None
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
             # what the colorizer does with every hint: the network sees it spread over its region
             regions = region_map(sketch)
-            hints = spread_hints(hints, regions, reach)
+            hints = spread_within_reach(hints, regions, cfg.hint_reach)
         places = self.reference_places or cfg.p_reference_hints > 0
         made = synthesize_reference(jitter(image), rng, cfg.style_size, with_source=places)
         reference, source = made if places else (made, None)

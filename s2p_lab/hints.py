@@ -24,8 +24,6 @@ hint color in ``[0, 1]`` times alpha, channel 3 is alpha (1 inside a hint, 0 els
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ import cv2
 import numpy as np
 
 from .errors import HintsError
+from .hint_checks import MAX_SIZE, check_keys, fraction_value, json_type, number_value, rgb_value, size_value, xy_value
 from .imageio import write_bytes_atomic
 
 __all__ = [
@@ -52,8 +51,6 @@ __all__ = [
 
 DEFAULT_RADIUS = 0.01
 DEFAULT_WIDTH = 0.008
-MAX_SIZE = 0.25
-"""Largest allowed ``radius`` / ``width`` (as a fraction of the longer side)."""
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Hints files (and JSON strings) larger than this are refused."""
 MAX_RASTER_POINTS = 2048
@@ -64,134 +61,6 @@ _POINT_KEYS = ("x", "y", "rgb", "radius")
 _STROKE_KEYS = ("xy", "rgb", "width")
 _SHIFT = 4  # cv2 drawing: 4 fractional bits for sub-pixel positions
 _ONE = 1 << _SHIFT
-
-
-# ----------------------------------------------------------------------------------------------
-# validation helpers
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, (bool, np.bool_)):
-        return "boolean"
-    if isinstance(value, numbers.Number):
-        return "number"
-    if isinstance(value, (str, bytes)):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _show(value: object) -> str:
-    text = repr(value) if not isinstance(value, float) else repr(float(value))
-    text = " ".join(text.split())
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _number(value: object, path: str, label: str = "") -> float:
-    """A finite real number (bools refused). ``label`` prefixes the value in messages (``x=``)."""
-    prefix = f"{label}: " if label else ""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise HintsError(f"{path}: {prefix}expected a number, got {_json_type(value)}")
-    try:
-        number = float(value)
-    except (OverflowError, ValueError, TypeError):
-        raise HintsError(f"{path}: {prefix}{_show(value)} is not a usable number") from None
-    if not math.isfinite(number):
-        raise HintsError(f"{path}: {prefix}{_show(number)} is not a finite number")
-    return number
-
-
-def _fraction(value: object, path: str, label: str = "") -> float:
-    number = _number(value, path, label)
-    if not 0.0 <= number <= 1.0:
-        shown = f"{label}={_show(value)}" if label else _show(value)
-        raise HintsError(f"{path}: {shown} is outside 0..1")
-    return number
-
-
-def _size(value: object, path: str) -> float:
-    number = _number(value, path)
-    if not 0.0 < number <= MAX_SIZE:
-        raise HintsError(
-            f"{path}: {_show(value)} is outside (0, {MAX_SIZE}] "
-            f"(a fraction of the image's longer side)"
-        )
-    return number
-
-
-def _rgb(value: object, path: str) -> tuple[int, int, int]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)):
-        raise HintsError(f"{path}: expected [r, g, b], got {_json_type(value)}")
-    if len(value) != 3:
-        raise HintsError(f"{path}: expected [r, g, b], got an array of length {len(value)}")
-    out = []
-    for i, channel in enumerate(value):
-        where = f"{path}[{i}]"
-        if isinstance(channel, (bool, np.bool_)) or not isinstance(channel, numbers.Real):
-            raise HintsError(f"{where}: expected an integer 0..255, got {_json_type(channel)}")
-        if isinstance(channel, numbers.Integral):
-            integer = int(channel)
-        else:
-            number = _number(channel, where)
-            if not number.is_integer():
-                raise HintsError(f"{where}: {_show(channel)} is not an integer")
-            integer = int(number)
-        if not 0 <= integer <= 255:
-            raise HintsError(f"{where}: {_show(channel)} is outside 0..255")
-        out.append(integer)
-    return (out[0], out[1], out[2])
-
-
-def _xy(value: object, path: str) -> tuple[tuple[float, float], ...]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)):
-        raise HintsError(f"{path}: expected a list of [x, y] pairs, got {_json_type(value)}")
-    if len(value) == 0:
-        raise HintsError(f"{path}: a stroke needs at least 1 point")
-    out = []
-    for i, pair in enumerate(value):
-        where = f"{path}[{i}]"
-        if isinstance(pair, np.ndarray):
-            pair = pair.tolist()
-        if not isinstance(pair, (list, tuple)):
-            raise HintsError(f"{where}: expected [x, y], got {_json_type(pair)}")
-        if len(pair) != 2:
-            raise HintsError(f"{where}: expected [x, y], got an array of length {len(pair)}")
-        out.append((_fraction(pair[0], where, "x"), _fraction(pair[1], where, "y")))
-    return tuple(out)
-
-
-def _key_name(key: object) -> str:
-    if not isinstance(key, str):
-        return _show(key)
-    text = json.dumps(key)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_keys(obj: object, path: str, allowed: Sequence[str], required: Sequence[str]) -> Mapping:
-    if not isinstance(obj, Mapping):
-        raise HintsError(f"{path}: expected an object, got {_json_type(obj)}")
-    unknown = [k for k in obj if k not in allowed]
-    if unknown:
-        names = ", ".join(_key_name(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
-        expected = ", ".join(f'"{k}"' for k in allowed)
-        raise HintsError(f"{path}: unknown key(s) {names} (expected {expected})")
-    for key in required:
-        if key not in obj:
-            raise HintsError(f'{path}: missing "{key}"')
-    return obj
-
-
-# ----------------------------------------------------------------------------------------------
-# hint items
 
 
 @dataclass(frozen=True)
@@ -205,20 +74,20 @@ class Point:
     radius: float = DEFAULT_RADIUS
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "x", _fraction(self.x, "point.x"))
-        object.__setattr__(self, "y", _fraction(self.y, "point.y"))
-        object.__setattr__(self, "rgb", _rgb(self.rgb, "point.rgb"))
-        object.__setattr__(self, "radius", _size(self.radius, "point.radius"))
+        object.__setattr__(self, "x", fraction_value(self.x, "point.x"))
+        object.__setattr__(self, "y", fraction_value(self.y, "point.y"))
+        object.__setattr__(self, "rgb", rgb_value(self.rgb, "point.rgb"))
+        object.__setattr__(self, "radius", size_value(self.radius, "point.radius"))
 
     @classmethod
     def from_dict(cls, obj: object, path: str = "point") -> Point:
         """Validate one JSON point; messages use ``path`` (e.g. ``points[3]``)."""
-        d = _check_keys(obj, path, _POINT_KEYS, ("x", "y", "rgb"))
+        d = check_keys(obj, path, _POINT_KEYS, ("x", "y", "rgb"))
         return cls(
-            x=_fraction(d["x"], f"{path}.x"),
-            y=_fraction(d["y"], f"{path}.y"),
-            rgb=_rgb(d["rgb"], f"{path}.rgb"),
-            radius=_size(d.get("radius", DEFAULT_RADIUS), f"{path}.radius"),
+            x=fraction_value(d["x"], f"{path}.x"),
+            y=fraction_value(d["y"], f"{path}.y"),
+            rgb=rgb_value(d["rgb"], f"{path}.rgb"),
+            radius=size_value(d.get("radius", DEFAULT_RADIUS), f"{path}.radius"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,18 +104,18 @@ class Stroke:
     width: float = DEFAULT_WIDTH
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "xy", _xy(self.xy, "stroke.xy"))
-        object.__setattr__(self, "rgb", _rgb(self.rgb, "stroke.rgb"))
-        object.__setattr__(self, "width", _size(self.width, "stroke.width"))
+        object.__setattr__(self, "xy", xy_value(self.xy, "stroke.xy"))
+        object.__setattr__(self, "rgb", rgb_value(self.rgb, "stroke.rgb"))
+        object.__setattr__(self, "width", size_value(self.width, "stroke.width"))
 
     @classmethod
     def from_dict(cls, obj: object, path: str = "stroke") -> Stroke:
         """Validate one JSON stroke; messages use ``path`` (e.g. ``strokes[0]``)."""
-        d = _check_keys(obj, path, _STROKE_KEYS, ("xy", "rgb"))
+        d = check_keys(obj, path, _STROKE_KEYS, ("xy", "rgb"))
         return cls(
-            xy=_xy(d["xy"], f"{path}.xy"),
-            rgb=_rgb(d["rgb"], f"{path}.rgb"),
-            width=_size(d.get("width", DEFAULT_WIDTH), f"{path}.width"),
+            xy=xy_value(d["xy"], f"{path}.xy"),
+            rgb=rgb_value(d["rgb"], f"{path}.rgb"),
+            width=size_value(d.get("width", DEFAULT_WIDTH), f"{path}.width"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -388,14 +257,14 @@ class Hints:
         """Validate a hints dict (the JSON contract); raises :class:`HintsError` naming the field."""
         if d is None:
             return cls()
-        obj = _check_keys(d, "hints", _TOP_KEYS, ())
+        obj = check_keys(d, "hints", _TOP_KEYS, ())
         lists = {}
         for key in _TOP_KEYS:
             items = obj.get(key)
             if items is None:
                 items = []
             if not isinstance(items, (list, tuple)):
-                raise HintsError(f"{key}: expected a list, got {_json_type(items)}")
+                raise HintsError(f"{key}: expected a list, got {json_type(items)}")
             lists[key] = items
         points = [Point.from_dict(p, f"points[{i}]") for i, p in enumerate(lists["points"])]
         strokes = [Stroke.from_dict(s, f"strokes[{i}]") for i, s in enumerate(lists["strokes"])]

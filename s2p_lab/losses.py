@@ -1,13 +1,23 @@
-"""Losses: reconstruction with the two guide decoders (Style2Paints V1) and the AC-GAN terms."""
+"""Losses: reconstruction with the two guide decoders (Style2Paints V1) and the AC-GAN terms.
+
+The trainer's two objectives are callables that take the networks' outputs and the batch and
+return ``(total, terms)``: :class:`GeneratorObjective` and :class:`DiscriminatorObjective`, with
+the adversarial loss behind one call (:class:`GANLoss`, as pix2pix has it).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .models.generator import GeneratorOutput
+
+Terms = dict[str, torch.Tensor]  # named loss terms, as logged
 
 
 @dataclass
@@ -74,6 +84,93 @@ def correspondence_loss(weights: torch.Tensor, grid: tuple[int, int], place: tor
     return -(mass[counted] + 1e-4).log().mean()
 
 
-def lsgan(logits: torch.Tensor, real: bool) -> torch.Tensor:
-    """Least-squares GAN loss toward 1 (real) or 0 (fake)."""
-    return (logits.float() - (1.0 if real else 0.0)).pow(2).mean()
+class GANLoss:
+    """The adversarial loss behind one call, as pix2pix's ``GANLoss``: least squares (LSGAN), the
+    discriminator's logits pulled toward ``real_label`` for real images and ``fake_label`` for fakes."""
+
+    def __init__(self, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def __call__(self, logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+        """Mean squared distance of ``logits`` (computed in fp32) to the label."""
+        return (logits.float() - (self.real_label if target_is_real else self.fake_label)).pow(2).mean()
+
+
+@dataclass
+class GeneratorObjective:
+    """The generator's loss: L1 of the final image and of the guides, the bottleneck attention's
+    correspondence, and, once the GAN is on, the adversarial and the auxiliary style terms.
+
+    ``levels``: the generator's down-sampling levels (the attention's grid is the image's >> levels).
+    """
+
+    weights: LossWeights
+    levels: int
+    gan_loss: GANLoss = field(default_factory=GANLoss)
+
+    def __call__(self, out: GeneratorOutput, batch: dict[str, torch.Tensor], attention: Sequence[torch.Tensor] = (),
+                 critic: nn.Module | None = None, target_style: torch.Tensor | None = None,
+                 gan: float = 0.0) -> tuple[torch.Tensor, Terms]:
+        """``(total, terms)`` for the generator's ``out`` on ``batch``.
+
+        ``attention``: the bottleneck attention weights recorded in the forward (empty: no
+        correspondence term); ``critic``: the discriminator, scoring ``out`` once ``gan`` (the
+        adversarial terms' ramp, 0 to 1) is above 0; ``target_style``: the target's own style
+        vector, which the critic's style head should see in ``out``.
+        """
+        w = self.weights
+        terms = reconstruction_losses(out, batch["target"])
+        total = w.l1 * terms["l1"] + w.gray_guide * terms.get("gray_guide", 0) + w.color_guide * terms.get("color_guide", 0)
+        correspondence = self.correspondence(attention, batch)
+        if correspondence is not None:
+            terms["correspondence"] = correspondence
+            total = total + w.correspondence * correspondence
+        if gan > 0:
+            if critic is None or target_style is None:
+                raise ValueError("the adversarial terms need the critic and the target's style vector")
+            critic.requires_grad_(False)  # the generator's update leaves the discriminator alone
+            logits, style = critic(out.rgb, batch["sketch"])
+            critic.requires_grad_(True)
+            terms["g_adv"] = self.gan_loss(logits, True)
+            terms["g_style"] = F.mse_loss(style.float(), target_style.float())
+            total = total + gan * (w.adversarial * terms["g_adv"] + w.style_aux * terms["g_style"])
+        return total, terms
+
+    @contextmanager
+    def recording(self, generator: nn.Module) -> Iterator[list[nn.Module]]:
+        """The generator's bottleneck attention layers, keeping their weights while inside for the
+        correspondence term (none where its weight is 0): the call takes their ``recorded`` weights."""
+        layers = list(generator.mid_attention) if self.weights.correspondence > 0 else []
+        for layer in layers:
+            layer.record_weights = True
+        try:
+            yield layers
+        finally:
+            for layer in layers:
+                layer.record_weights, layer.recorded = False, None
+
+    def correspondence(self, attention: Sequence[torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The mean of ``correspondence_loss`` over the recorded attention layers; None where none counts."""
+        sketch = batch["sketch"]
+        grid = (sketch.shape[-2] >> self.levels, sketch.shape[-1] >> self.levels)  # the bottleneck's
+        terms = [correspondence_loss(weights, grid, batch["reference_place"], batch["has_reference"])
+                 for weights in attention]
+        terms = [t for t in terms if t is not None]
+        return torch.stack(terms).mean() if terms else None
+
+
+@dataclass
+class DiscriminatorObjective:
+    """The discriminator's loss on one pass over reals then fakes (its outputs' halves): LSGAN, and
+    its style head pulled to the target's style for reals and to zero for fakes."""
+
+    weights: LossWeights
+    gan_loss: GANLoss = field(default_factory=GANLoss)
+
+    def __call__(self, logits: torch.Tensor, style: torch.Tensor, target_style: torch.Tensor) -> tuple[torch.Tensor, Terms]:
+        """``(total, {"d": adversarial, "d_style": style})`` from the discriminator's outputs on
+        ``cat([reals, fakes])``."""
+        (real_logits, fake_logits), (real_style, fake_style) = logits.chunk(2), style.chunk(2)
+        adversarial = self.gan_loss(real_logits, True) + self.gan_loss(fake_logits, False)
+        style_term = F.mse_loss(real_style.float(), target_style.float()) + fake_style.float().pow(2).mean()
+        return adversarial + self.weights.disc_style_aux * style_term, {"d": adversarial, "d_style": style_term}

@@ -18,7 +18,7 @@ import torch
 
 from .errors import S2PError
 
-__all__ = ["PRECISION_ENV", "OutputTolerance", "bf16_available", "forced_precision", "hardware_bf16",
+__all__ = ["PRECISION_ENV", "OutputTolerance", "autocast_dtype", "bf16_available", "forced_precision", "hardware_bf16",
            "output_tolerance", "precision", "precision_of", "resolve_device"]
 
 #: the environment variable that forces the CPU's precision (``float32``, ``bf16`` or ``auto``)
@@ -70,6 +70,17 @@ def bf16_available(device: torch.device | str) -> bool:
         if forced is not None:
             return forced == "bfloat16"
     return hardware_bf16(device)
+
+
+def autocast_dtype(device: torch.device, bf16: bool | None = None, backend: str = "torch") -> torch.dtype | None:
+    """The autocast dtype a colorizer on ``device`` runs in (None: float32), as ``bf16`` and
+    ``backend`` ask (``Colorizer``): bf16 where the hardware runs it fast (or where asked), fp16 on
+    GPUs without bf16, float32 with ``bf16=False`` and on onnxruntime."""
+    if backend != "torch":
+        return None
+    if bf16_available(device) if bf16 is None else bool(bf16):
+        return torch.bfloat16
+    return torch.float16 if bf16 is None and device.type == "cuda" else None  # pre-Ampere: fp16 cores
 
 
 def precision(device: torch.device | str, bf16: bool | None = None) -> str:

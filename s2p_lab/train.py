@@ -4,30 +4,32 @@
     s2p train --data DIR --steps N --size 128 --out runs/x [--resume]
     torchrun --nproc_per_node 2 -m s2p_lab.train --config FILE
 
-Every knob is a field of :class:`~s2p_lab.train_config.TrainConfig` (a JSON file, flags on top).
-DDP switches itself on from torchrun's environment (``WORLD_SIZE``); ``batch`` is per process.
-The data stream is a function of (seed, sample number) (``s2p_lab.data.SampleStream``), so it is
-the same with any number of loader workers and a resumed run continues it where it stopped.
+Every knob is a field of :class:`~s2p_lab.train_config.TrainConfig` (a JSON file, flags on top:
+``s2p_lab.train_cli``). DDP switches itself on from torchrun's environment (``WORLD_SIZE``);
+``batch`` is per process. The data stream is a function of (seed, sample number)
+(``s2p_lab.data.SampleStream``), so it is the same with any number of loader workers and a resumed
+run continues it where it stopped.
 
-Checkpoints are single safetensors files (model, discriminator, optimizers, the torch RNG; the
-training config, the step and the count of samples drawn in the header) written atomically every
-``checkpoint_every`` steps, the newest ``keep_checkpoints`` kept. ``--resume`` continues from the
-newest checkpoint that verifies: stopped at step k and resumed, a run ends with the same weights
-as one that never stopped. The cosine schedule's length is kept from the checkpoint, so a larger
-``--steps`` on resume trains on at the schedule's end learning rate (``cosine_end``); a different
-``--schedule-steps`` is refused (start a new stage with ``--init CHECKPOINT`` instead).
+A step is the model's forward, the objectives of ``s2p_lab.losses`` (``GeneratorObjective``, then
+``DiscriminatorObjective`` once the GAN is on), and a backward and an optimizer step for each.
+
+Every ``checkpoint_every`` steps a checkpoint (``s2p_lab.checkpoints``) is written atomically, the
+newest ``keep_checkpoints`` kept. ``--resume`` continues from the newest one that verifies: stopped
+at step k and resumed, a run ends with the same weights as one that never stopped. The cosine
+schedule's length is kept from the checkpoint, so a larger ``--steps`` on resume trains on at the
+schedule's end learning rate (``cosine_end``); a different ``--schedule-steps`` is refused (start a
+new stage with ``--init CHECKPOINT`` instead).
 
 With ``ema`` (a decay such as 0.995) the trainer also keeps an exponential moving average of the
-trained weights, updated after every step; checkpoints hold it (``ema.*``), the final weights are
-it, and a checkpoint loaded as weights (``--weights``, ``--init``) gives it. It smooths out the
-step-to-step noise of small batches, which otherwise decides which of a run's checkpoints is best.
+trained weights, updated after every step; checkpoints hold it, the final weights are it, and a
+checkpoint loaded as weights (``--weights``, ``--init``) gives it. It smooths out the step-to-step
+noise of small batches, which otherwise decides which of a run's checkpoints is best.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -41,108 +43,21 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, default_collate
 from tqdm.auto import tqdm
 
+from .checkpoints import (Position, checkpoint_discriminator, checkpoint_path, list_checkpoints, prune_checkpoints,
+                          read_checkpoint, remove_stale_temp_files, write_checkpoint)
 from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
 from .fileio import write_bytes_atomic
-from .losses import correspondence_loss, lsgan, reconstruction_losses
-from .models import ColorizationModel, Discriminator, ModelConfig, reference_hint_alpha, save_model, spread_reach
+from .losses import DiscriminatorObjective, GeneratorObjective
+from .models import ColorizationModel, Discriminator, reference_hint_alpha, save_model, spread_reach
 from .runtime import bf16_available
-from .train_config import FLAGS, TrainConfig, load_config
-from .weights import load_tensors, save_tensors, section
+from .schedule import ScheduleFitter, gan_weight, lr_scale
+from .train_cli import add_arguments, config_from_args
+from .train_config import TrainConfig
 
-__all__ = ["TrainConfig", "Trainer", "add_arguments", "checkpoint_path", "list_checkpoints", "main", "run"]
-
-CHECKPOINT_PREFIX = "ckpt-"
-
-
-def checkpoint_path(out: Path, step: int) -> Path:
-    return out / f"{CHECKPOINT_PREFIX}{step:07d}.safetensors"
-
-
-def list_checkpoints(out: Path) -> list[Path]:
-    """Checkpoints in ``out``, newest first."""
-    return sorted(out.glob(f"{CHECKPOINT_PREFIX}*.safetensors"), reverse=True)
-
-
-def _checkpoint_discriminator(path: str | os.PathLike) -> dict[str, torch.Tensor] | None:
-    """The discriminator's tensors when ``path`` is a trainer checkpoint file, else ``None``."""
-    file = Path(path)
-    if not file.is_file():
-        return None
-    tensors, _ = load_tensors(file)
-    disc = {k: v.float() for k, v in section(tensors, "disc").items()}
-    return disc or None
-
-
-def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
-    state = optimizer.state_dict()
-    tensors = {}
-    for index, values in state["state"].items():
-        for key, value in values.items():
-            tensors[f"{prefix}.{index}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
-    return tensors, json.dumps(state["param_groups"])
-
-
-def _restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: str) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            _, index, key = name.split(".", 2)
-            state.setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
-
-
-def lr_scale(step: int, warmup: int, horizon: int, end: float) -> float:
-    """Linear warm-up, then a cosine from 1 to ``end`` at ``horizon``; ``end`` after it."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, horizon - warmup))
-    return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def gan_weight(step: int, start: int) -> float:
-    """0 before ``start``, then a ramp to 1 over ``start`` steps (at once when ``start`` is 0)."""
-    if step < start:
-        return 0.0
-    return min(1.0, (step - start + 1) / max(1, start))
-
-
-class ScheduleFitter:
-    """How many steps fit a time budget, from the speed of the run's own steps.
-
-    It times the steps after ``measure_from`` (where the adversarial terms join, since they slow a
-    step) and the first two of the call (start-up: workers, kernel selection), and decides once
-    the window holds at least ``min_steps`` steps and ``window_share`` of the budget, or half of
-    the budget is spent. The answer keeps ``margin`` of the remaining time free for checkpoints,
-    sample grids and the final weights.
-    """
-
-    def __init__(self, budget: float, first_step: int, measure_from: int = 0, *, min_steps: int = 4,
-                 window_share: float = 0.1, margin: float = 0.08) -> None:
-        self.budget, self.min_steps, self.window_share, self.margin = budget, min_steps, window_share, margin
-        self.window_start = max(first_step + 2, measure_from + 1)
-        self.start_step: int | None = None
-        self.start_time = 0.0
-        self.steps: int | None = None  # the answer, once decided
-
-    def observe(self, step: int, elapsed: float) -> bool:
-        """Record that ``step`` steps are done after ``elapsed`` seconds; True once decided."""
-        if self.start_step is None and step >= self.window_start:
-            self.start_step, self.start_time = step, elapsed
-        if self.start_step is not None:
-            done, spent = step - self.start_step, elapsed - self.start_time
-            ready = done >= self.min_steps and spent >= self.window_share * self.budget
-        else:
-            done, spent, ready = 0, 0.0, False
-        if not ready and elapsed < 0.5 * self.budget:
-            return False
-        if done > 0 and spent > 0:
-            per_step = spent / done
-        else:  # the window never opened: the call's average so far
-            per_step = elapsed / max(step, 1)
-        remaining = max(0.0, self.budget - elapsed) * (1.0 - self.margin)
-        self.steps = step + int(remaining / per_step)
-        return True
+__all__ = ["ScheduleFitter", "TrainConfig", "Trainer", "TrainingError", "add_arguments", "checkpoint_path",
+           "config_from_args", "gan_weight", "list_checkpoints", "lr_scale", "main", "run",
+           "set_train_mode"]
 
 
 def set_train_mode(model: torch.nn.Module) -> None:
@@ -155,7 +70,7 @@ def set_train_mode(model: torch.nn.Module) -> None:
 
 
 class Trainer:
-    """Owns the networks, optimizers, data and the loop; ``fit()`` trains to ``config.steps``."""
+    """Owns the networks, optimizers, objectives, data and the loop; ``fit()`` trains to ``config.steps``."""
 
     def __init__(self, config: TrainConfig, *, progress: bool = True) -> None:
         c = self.config = config.validate()
@@ -190,6 +105,8 @@ class Trainer:
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=c.lr_disc, betas=(0.5, 0.99), weight_decay=0.0)
         self.g_net: torch.nn.Module = DistributedDataParallel(self.model) if self.distributed else self.model
         self.d_net: torch.nn.Module = DistributedDataParallel(self.disc) if self.distributed else self.disc
+        self.generator_loss = GeneratorObjective(c.losses, levels=self.model.config.levels)
+        self.discriminator_loss = DiscriminatorObjective(c.losses)
         self.step = 0
         self.samples = 0  # samples drawn by all processes so far: where the data stream goes on
         self.horizon = c.horizon
@@ -200,6 +117,10 @@ class Trainer:
         self.ema_steps = 0  # steps averaged so far (its warm-up)
 
     # ------------------------------------------------------------------ the moving average
+    # Written out: torch.optim.swa_utils.AveragedModel (use_buffers, a multi_avg_fn for the warm-up,
+    # names mapped for the checkpoint) gave bit-identical weights but took longer per update (median
+    # of 200, one CPU thread): 0.85 -> 1.85 ms with the tests' tiny model, 3.1-3.6 -> 4.2-6.7 ms with
+    # v0.3's, as it walks the module tree four times per update where this reads one state dict.
     def _ema_sources(self) -> dict[str, torch.Tensor]:
         """The model's floating-point tensors that are saved (what ``save_model`` writes)."""
         return {k: v for k, v in self.model.state_dict().items() if v.is_floating_point()}
@@ -242,7 +163,7 @@ class Trainer:
                 raise RuntimeError(f"{len(wrong)} tensor(s) do not match, e.g. {wrong[0]}")
             if new_joins:
                 tqdm.write(f"--init {source}: {len(new_joins)} tensors of the new feature joins start at zero")
-            disc_state = _checkpoint_discriminator(source)
+            disc_state = checkpoint_discriminator(source)
             if disc_state is not None:  # a trainer checkpoint: go on with its discriminator too
                 self.disc.load_state_dict(disc_state)
         except RuntimeError as exc:
@@ -254,77 +175,22 @@ class Trainer:
         """Write the newest checkpoint atomically and prune old ones (main process only)."""
         if not self.is_main:
             return None
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        tensors.update({f"disc.{k}": v for k, v in self.disc.state_dict().items()})
-        if self.ema is not None:
-            tensors.update({f"ema.{k}": v for k, v in self.ema.items()})
-        opt_g, groups_g = _flatten_optimizer("opt_g", self.opt_g)
-        opt_d, groups_d = _flatten_optimizer("opt_d", self.opt_d)
-        tensors.update(opt_g)
-        tensors.update(opt_d)
-        tensors["rng.torch"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        meta = {
-            "s2p.kind": "training-checkpoint",
-            "s2p.model_config": json.dumps(self.config.model.to_dict()),
-            "s2p.train_config": json.dumps(self.config.to_dict()),
-            "s2p.step": str(self.step),
-            "s2p.samples": str(self.samples),
-            "s2p.seconds": f"{self.seconds:.1f}",
-            "s2p.opt_g_groups": groups_g,
-            "s2p.opt_d_groups": groups_d,
-        }
-        if self.ema is not None:
-            meta["s2p.ema_steps"] = str(self.ema_steps)
-        path = save_tensors(checkpoint_path(self.out, self.step), tensors, meta)
-        for old in list_checkpoints(self.out)[self.config.keep_checkpoints :]:
-            old.unlink(missing_ok=True)
-        self._remove_stale_temp_files()
+        position = Position(step=self.step, samples=self.samples, seconds=self.seconds, horizon=self.horizon,
+                            ema=self.ema, ema_steps=self.ema_steps)
+        path = write_checkpoint(checkpoint_path(self.out, self.step), config=self.config, model=self.model,
+                                disc=self.disc, opt_g=self.opt_g, opt_d=self.opt_d, position=position,
+                                device=self.device)
+        prune_checkpoints(self.out, self.config.keep_checkpoints)
+        remove_stale_temp_files(self.out, before=self.started_at)
         return path
-
-    def _remove_stale_temp_files(self) -> None:
-        """Delete temporary files left by writes of runs killed before this one started."""
-        for tmp in self.out.glob(".*.tmp"):
-            if tmp.name.startswith((f".{CHECKPOINT_PREFIX}", ".train_config.json.", ".samples-")):
-                try:
-                    if tmp.stat().st_mtime < self.started_at:
-                        tmp.unlink()
-                except OSError:
-                    pass
 
     def load_checkpoint(self, path: Path) -> None:
         """Weights, optimizers, RNG, step and data position from a checkpoint (CheckpointError if unusable)."""
-        tensors, meta = load_tensors(path, error=CheckpointError)
-        if meta.get("s2p.kind") != "training-checkpoint":
-            raise CheckpointError(f"{path.name}: not an s2p-lab training checkpoint")
-        try:
-            saved = ModelConfig.from_dict(json.loads(meta["s2p.model_config"]))
-            step, seconds = int(meta["s2p.step"]), float(meta.get("s2p.seconds", 0.0))
-            trained = json.loads(meta.get("s2p.train_config", "{}"))
-            horizon = int(trained.get("schedule_steps") or trained.get("steps") or self.config.horizon)
-            samples = int(meta.get("s2p.samples", step * self.config.batch * self.world))
-        except (KeyError, ValueError, TypeError, AttributeError, WeightsError) as exc:
-            raise CheckpointError(f"{path.name}: unreadable checkpoint header ({' '.join(str(exc).split())})") from None
-        if saved != self.config.model:
-            raise CheckpointError(f"{path.name}: checkpoint was trained with another model config: {saved}")
-        try:
-            self.model.load_state_dict(section(tensors, "model"))
-            self.disc.load_state_dict(section(tensors, "disc"))
-            _restore_optimizer("opt_g", self.opt_g, tensors, meta["s2p.opt_g_groups"])
-            _restore_optimizer("opt_d", self.opt_d, tensors, meta["s2p.opt_d_groups"])
-            ema = {k: v.float().clone() for k, v in section(tensors, "ema").items()}
-            if ema and set(ema) != set(self._ema_sources()):
-                raise KeyError("its moving average does not match the model's tensors")
-            self.ema, self.ema_steps = (ema, int(meta.get("s2p.ema_steps", step))) if ema else (None, 0)
-            if "rng.torch" in tensors:
-                torch.set_rng_state(tensors["rng.torch"])
-            if "rng.cuda" in tensors and self.device.type == "cuda":
-                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise CheckpointError(f"{path.name}: checkpoint does not fit this model ({reason})") from None
-        self.step, self.seconds, self.samples, self.checkpoint_horizon = step, seconds, samples, horizon
+        position = read_checkpoint(path, config=self.config, model=self.model, disc=self.disc, opt_g=self.opt_g,
+                                   opt_d=self.opt_d, world=self.world, device=self.device)
+        self.ema, self.ema_steps = position.ema, position.ema_steps
+        self.step, self.seconds, self.samples = position.step, position.seconds, position.samples
+        self.checkpoint_horizon = position.horizon
 
     def restore(self, resume: bool) -> Path | None:
         """The weights to start from: the newest checkpoint (``resume``, returned), else ``init``.
@@ -370,6 +236,14 @@ class Trainer:
             for k, v in batch.items()
         }
 
+    def _set_learning_rates(self) -> None:
+        """Both optimizers at their peak rates times the schedule's scale at this step."""
+        c = self.config
+        scale = lr_scale(self.step, c.warmup, self.horizon, c.cosine_end)
+        for optimizer, peak in ((self.opt_g, c.lr), (self.opt_d, c.lr_disc)):
+            for group in optimizer.param_groups:
+                group["lr"] = peak * scale
+
     @torch.no_grad()
     def target_style(self, target: torch.Tensor) -> torch.Tensor:
         """The target's own style vector (the style head's goal), with the encoder in eval mode.
@@ -386,66 +260,39 @@ class Trainer:
         return vector
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One generator and (once the GAN is on) one discriminator update."""
-        c, w = self.config, self.config.losses
+        """One generator and (once the GAN is on) one discriminator update; the named loss terms."""
         b = self._to_device(batch)
-        scale = lr_scale(self.step, c.warmup, self.horizon, c.cosine_end)
-        for group in self.opt_g.param_groups:
-            group["lr"] = c.lr * scale
-        for group in self.opt_d.param_groups:
-            group["lr"] = c.lr_disc * scale
-        gan = gan_weight(self.step, c.gan_start)
+        self._set_learning_rates()
+        gan = gan_weight(self.step, self.config.gan_start)
         set_train_mode(self.model)
         set_train_mode(self.disc)
-        attention = list(self.model.generator.mid_attention) if w.correspondence > 0 else []
-        for layer in attention:
-            layer.record_weights = True
-        with self._autocast():
+        with self._autocast(), self.generator_loss.recording(self.model.generator) as attention:
             out, _ = self.g_net(b)
-            losses = reconstruction_losses(out, b["target"])
-            total = w.l1 * losses["l1"] + w.gray_guide * losses.get("gray_guide", 0) + w.color_guide * losses.get("color_guide", 0)
-            if attention:
-                levels = self.model.config.levels
-                grid = (b["sketch"].shape[-2] >> levels, b["sketch"].shape[-1] >> levels)  # the bottleneck's
-                terms = [correspondence_loss(layer.recorded, grid, b["reference_place"], b["has_reference"])
-                         for layer in attention]
-                terms = [t for t in terms if t is not None]
-                if terms:
-                    losses["correspondence"] = torch.stack(terms).mean()
-                    total = total + w.correspondence * losses["correspondence"]
-            if gan > 0:
-                target_style = self.target_style(b["target"])
-                self.disc.requires_grad_(False)  # the generator's update leaves the discriminator alone
-                logits, style_pred = self.disc(out.rgb, b["sketch"])
-                self.disc.requires_grad_(True)
-                losses["g_adv"] = lsgan(logits, True)
-                losses["g_style"] = F.mse_loss(style_pred.float(), target_style.float())
-                total = total + gan * (w.adversarial * losses["g_adv"] + w.style_aux * losses["g_style"])
-        for layer in attention:
-            layer.record_weights, layer.recorded = False, None
-        if not torch.isfinite(total):
-            raise self._stopped(f"loss is {total.item()} (not finite)")
-        self.opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt_g.step()
+            target_style = self.target_style(b["target"]) if gan > 0 else None
+            total, terms = self.generator_loss(out, b, [layer.recorded for layer in attention],
+                                               critic=self.disc, target_style=target_style, gan=gan)
+        self._descend(self.opt_g, total, "loss", clip=self.model)
         if gan > 0:
             with self._autocast():  # reals and fakes in one pass: one DDP forward per backward
-                logits, style = self.d_net(torch.cat([b["target"], out.rgb.detach().to(b["target"].dtype)]),
-                                           torch.cat([b["sketch"], b["sketch"]]))
-                (real_logits, fake_logits), (real_style, fake_style) = logits.chunk(2), style.chunk(2)
-                d_loss = lsgan(real_logits, True) + lsgan(fake_logits, False)
-                d_style = F.mse_loss(real_style.float(), target_style.float()) + fake_style.float().pow(2).mean()
-                d_total = d_loss + w.disc_style_aux * d_style
-            if not torch.isfinite(d_total):
-                raise self._stopped("discriminator loss is not finite")
-            self.opt_d.zero_grad(set_to_none=True)
-            d_total.backward()
-            self.opt_d.step()
-            losses["d"] = d_loss
-            losses["d_style"] = d_style
-        losses["total"] = total
-        return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
+                fake = out.rgb.detach().to(b["target"].dtype)
+                logits, style = self.d_net(torch.cat([b["target"], fake]), torch.cat([b["sketch"], b["sketch"]]))
+                d_total, d_terms = self.discriminator_loss(logits, style, target_style)
+            self._descend(self.opt_d, d_total, "discriminator loss")
+            terms.update(d_terms)
+        terms["total"] = total
+        return {k: float(v.detach()) for k, v in terms.items()}
+
+    def _descend(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, name: str,
+                 clip: torch.nn.Module | None = None) -> None:
+        """Backward and one step of ``optimizer`` (gradient norm of ``clip`` at most 1); a loss that
+        is not finite stops the run."""
+        if not torch.isfinite(loss):
+            raise self._stopped(f"{name} is {loss.item()} (not finite)")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(clip.parameters(), 1.0)
+        optimizer.step()
 
     def _stopped(self, reason: str) -> TrainingError:
         kept = list_checkpoints(self.out)
@@ -590,111 +437,45 @@ class Trainer:
             with (self.out / "log.jsonl").open("a") as log:
                 log.write(json.dumps(record) + "\n")
 
+    # ------------------------------------------------------------------ what a person looks at
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """A batch as (B, 3, S, S) images in [-1, 1] by name: sketch, hints, reference, output (the
+        model's training forward in eval mode) and target. Default: the run's fixed sample batch."""
+        batch = batch if batch is not None else (self.fixed_batch or self.sample_batch())
+        b = self._to_device(batch)
+        self.model.eval()
+        with self._autocast():
+            out, _ = self.model(b)  # not through DDP: only the main process draws samples
+        set_train_mode(self.model)
+        size = out.rgb.shape[-1]
+        reference = F.interpolate(b["reference"].float(), size=(size, size), mode="bilinear", align_corners=False)
+        return {
+            "sketch": (1 - b["sketch"].float()).expand(-1, 3, -1, -1) * 2 - 1,
+            "hints": (b["hints"][:, :3].float() * 2 - 1 + (1 - b["hints"][:, 3:4].float()) * 0.6).clamp(-1, 1),
+            "reference": reference * b["has_reference"].float()[:, None, None, None],
+            "output": out.rgb.float(),
+            "target": b["target"].float(),
+        }
+
+    def sample_grid(self, batch: dict[str, torch.Tensor] | None = None) -> np.ndarray:
+        """uint8 grid: rows are samples; columns the ``visuals``: sketch, hints, reference, output, target."""
+        columns = self.visuals(batch).values()
+        grid = torch.cat([torch.cat(list(col), dim=1) for col in columns], dim=2)  # 3, rows*S, 5*S
+        return ((grid.permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+
     def save_samples(self, batch: dict[str, torch.Tensor], path: Path) -> Path:
         """Save ``sample_grid(batch)`` as a PNG."""
         from .imageio import save_image
 
         return save_image(self.sample_grid(batch), path)
 
-    @torch.no_grad()
-    def sample_grid(self, batch: dict[str, torch.Tensor] | None = None) -> np.ndarray:
-        """uint8 grid: rows are samples; columns sketch, hints, reference, output, target."""
-        batch = batch if batch is not None else (self.fixed_batch or self.sample_batch())
-        self.model.eval()
-        b = self._to_device(batch)
-        with self._autocast():
-            style = self.model.style_encoder(b["reference"])
-            style.present = b["has_reference"]
-            rgb = self.model.generator(b["sketch"], b["hints"], style).rgb.float()
-        set_train_mode(self.model)
-        size = rgb.shape[-1]
-        sketch = (1 - b["sketch"].float()).expand(-1, 3, -1, -1) * 2 - 1
-        hints = b["hints"][:, :3].float() * 2 - 1 + (1 - b["hints"][:, 3:4].float()) * 0.6
-        reference = F.interpolate(b["reference"].float(), size=(size, size), mode="bilinear", align_corners=False)
-        reference = reference * b["has_reference"].float()[:, None, None, None]
-        columns = [sketch, hints.clamp(-1, 1), reference, rgb, b["target"].float()]
-        grid = torch.cat([torch.cat(list(col), dim=1) for col in columns], dim=2)  # 3, rows*S, 5*S
-        return ((grid.permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``s2p train`` (and ``python -m s2p_lab.train``): a config file, flags on top."""
-    d = TrainConfig()
-    parser.add_argument("--config", help="training config (JSON, or a ckpt-*.safetensors whose config to repeat); "
-                        "flags override it. Default: the built-in defaults, or the run's train_config.json with --resume")
-    parser.add_argument("--data", help="folder of color illustrations")
-    parser.add_argument("--out", help=f"run folder: checkpoints, samples, log, final weights (default {d.out})")
-    parser.add_argument("--init", help="start from these weights (a ckpt-*.safetensors also brings its discriminator)")
-    parser.add_argument("--steps", type=int, help=f"train until this step (default {d.steps})")
-    parser.add_argument("--schedule-steps", type=int, help="length of the cosine schedule (default: --steps)")
-    parser.add_argument("--size", type=int, help=f"training crop side in pixels (default {d.size})")
-    parser.add_argument("--batch", type=int, help=f"samples per process and step (default {d.batch})")
-    parser.add_argument("--lr", type=float, help=f"generator peak learning rate (default {d.lr})")
-    parser.add_argument("--lr-disc", type=float, help=f"discriminator peak learning rate (default {d.lr_disc})")
-    parser.add_argument("--warmup", type=int, help=f"warm-up steps (default {d.warmup})")
-    parser.add_argument("--cosine-end", type=float, help=f"final lr as a fraction of the peak (default {d.cosine_end})")
-    parser.add_argument("--gan-start", type=int, help=f"adversarial terms join at this step (default {d.gan_start})")
-    parser.add_argument("--checkpoint-every", type=int, help=f"(default {d.checkpoint_every})")
-    parser.add_argument("--sample-every", type=int, help=f"(default {d.sample_every})")
-    parser.add_argument("--log-every", type=int, help=f"(default {d.log_every})")
-    parser.add_argument("--keep", type=int, help=f"checkpoints to keep (default {d.keep_checkpoints})")
-    parser.add_argument("--seed", type=int, help=f"initial weights and the data stream (default {d.seed})")
-    parser.add_argument("--workers", type=int, help="data loader processes (default 0)")
-    parser.add_argument("--ema", type=float, help="decay of a moving average of the weights, e.g. 0.995: the final "
-                        "weights are the average (default 0: off)")
-    parser.add_argument("--style-transfer", choices=["attention", "global"], help="model.style_transfer")
-    parser.add_argument("--base-channels", type=int, help="model.base_channels")
-    parser.add_argument("--no-guides", action="store_true", help="train without the two guide decoders")
-    parser.add_argument("--fp32", action="store_true", help="no bf16 autocast")
-    parser.add_argument("--no-keep-heap", action="store_true", help="let freed memory go back to the system")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="any config field, e.g. synthesis.p_no_reference=0.1 or losses.adversarial=0 (JSON value)")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    parser.add_argument("--max-minutes", type=float, default=None, metavar="M",
-                        help="stop after M minutes of training with a checkpoint (no final weights yet); "
-                             "--resume goes on from it (for borrowed machines and time-boxed runs)")
-    parser.add_argument("--fit-schedule", action="store_true",
-                        help="with --max-minutes on a fresh run: measure the speed and set --steps and the cosine "
-                             "schedule to what fits the time, so the run ends with final weights")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The config file (or the resumed run's, or the defaults) with the flags given applied on top."""
-    flag_fields = {flag[2:].replace("-", "_"): path for path, flag in FLAGS.items()}
-    changes = {path: getattr(args, dest) for dest, path in flag_fields.items() if getattr(args, dest, None) is not None}
-    if args.no_guides:
-        changes["model.guide_decoders"] = False
-    if args.fp32:
-        changes["bf16"] = False
-    if args.no_keep_heap:
-        changes["keep_heap"] = False
-    for item in args.set:
-        path, sep, raw = item.partition("=")
-        if not sep:
-            raise TrainingError(f"--set {item}: expected FIELD=VALUE")
-        try:
-            changes[path.strip()] = json.loads(raw)
-        except ValueError:
-            changes[path.strip()] = raw  # a bare string
-    if args.config:
-        base = load_config(args.config)
-    else:
-        saved = Path(changes.get("out", TrainConfig.out)) / "train_config.json"
-        base = TrainConfig()
-        if args.resume and saved.exists():  # go on with the run's own settings
-            try:
-                base = load_config(saved)
-            except TrainingError as exc:
-                raise TrainingError(f"{exc}; fix or delete it to resume with the options given") from None
-    config = base.replace(changes).validate()
-    if not config.data:
-        raise TrainingError("no training data: give --data DIR or set \"data\" in the config file")
-    return config
-
 
 def run(args: argparse.Namespace) -> int:
     """``s2p train``: the only place that keeps the heap, since this process exists for this run."""
+    import torch
+    import torch.distributed as dist
+
     from .heap import dedicated_process, heap_kept, keep_heap
 
     if args.max_minutes is not None and not args.max_minutes > 0:
@@ -715,6 +496,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m s2p_lab.train``: parse ``argv`` and train; the exit status."""
     from .commands import Parser, guarded
 
     parser = Parser(prog="python -m s2p_lab.train", description="Train an s2p-lab colorizer.")

@@ -140,11 +140,11 @@ def test_windowed_hint_edit_equals_a_full_decode(tiny_config: ModelConfig, bf16:
     before = {"points": [{"x": 0.2, "y": 0.2, "rgb": [200, 20, 20], "radius": 0.01}]}
     after = {"points": before["points"] + [{"x": 0.8, "y": 0.75, "rgb": [20, 20, 200], "radius": 0.01}]}
     incremental = Colorizer(model, bf16=bf16)
-    incremental.max_level_cache_bytes = 0
+    incremental.renderer.max_level_cache_bytes = 0
     full = Colorizer(model, bf16=bf16, incremental=False)
     windows = []
-    decode = incremental.decode_window
-    incremental.decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
+    decode = incremental.renderer.decode_window
+    incremental.renderer.decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
     incremental.colorize(sketch, styles, hints=before, size=512)
     got = incremental.colorize(sketch, styles, hints=after, size=512)
     want = full.colorize(sketch, styles, hints=after, size=512)
@@ -240,7 +240,7 @@ def test_bf16_agrees_with_fp32() -> None:
     hint_map = fp32.hint_map(hints, prepared32)
     with torch.inference_mode():
         want = fp32.model.generator.decode(prepared32.features, hint_map, codes32).rgb
-        with bf16._autocast():
+        with bf16.placement.autocast():
             fast = bf16.inference_model.generator
             got = fast.decode_hinted(fast.hint_features(prepared16.features, hint_map), codes16).rgb
     # 1.3 % with v0.3 (its reference tokens pass a 12-block ViT in bf16), 1 % before: the images above
@@ -298,7 +298,7 @@ def test_onnxruntime_backend_matches_torch_fp32(tiny_config: ModelConfig, tmp_pa
     hint_map = torch_fp32.hint_map(hints, prepared)
     with torch.inference_mode():
         want = model.generator.decode(prepared.features, hint_map, codes).rgb
-        ours = runtime._decode_hinted(runtime._hint_features(runtime._encode_sketch(prepared.tensor), hint_map), codes)
+        ours = runtime.renderer.decode_hinted(runtime.renderer.hint_features(runtime._encode_sketch(prepared.tensor), hint_map), codes)
     _close(ours, want, 1e-4)
     paths = export_onnx(model, tmp_path)
     assert sorted(p.name for p in paths.values()) == ["decode.onnx", "encode_sketch.onnx", "hint_features.onnx"]

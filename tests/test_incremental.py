@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from s2p_lab import Colorizer
-from s2p_lab.colorizer import changed_box
+from s2p_lab.rendering import changed_box
 from s2p_lab.models import ModelConfig
 from s2p_lab.models.incremental import decode_keeping_levels, plan_edit, redecode
 
@@ -60,10 +60,10 @@ def test_edits_equal_a_full_decode(tiny_config: ModelConfig, design: str, bf16: 
     full = Colorizer(model, bf16=bf16, incremental=False)
     # two batches of references (levels are kept per batch); the same in both, as bf16 rounds
     # a batch of two a little differently from one reference alone
-    incremental.max_batch_pixels = full.max_batch_pixels = 2 * 256 * 320
+    incremental.renderer.max_batch_pixels = full.renderer.max_batch_pixels = 2 * 256 * 320
     plans = []
-    run = incremental.redecode
-    incremental.redecode = lambda *a, **k: (plans.append(a[4]), run(*a, **k))[1]
+    run = incremental.renderer.redecode
+    incremental.renderer.redecode = lambda *a, **k: (plans.append(a[4]), run(*a, **k))[1]
     incremental.colorize(sketch, styles, hints=BEFORE, size=320, mode="raw")
     for hints in EDITS:
         got = incremental.colorize(sketch, styles, hints=hints, size=320, mode="raw")
@@ -109,7 +109,7 @@ def test_shipped_weights_edit_equals_a_full_decode(sample_dir) -> None:
     sketch = sample_dir / "sketches" / "girl_portrait.png"
     styles = [sample_dir / "styles" / "sunset.png"]
     incremental.colorize(sketch, styles, hints=BEFORE, size=384, mode="raw")
-    assert incremental._last is not None and incremental._last.levels is not None
+    assert incremental.renderer.last is not None and incremental.renderer.last.levels is not None
     got = incremental.colorize(sketch, styles, hints=EDITS[0], size=384, mode="raw")
     want = full.colorize(sketch, styles, hints=EDITS[0], size=384, mode="raw")
     assert_same_edit(got[0], want[0], tolerance_of(incremental), "shipped weights, level-wise edit vs full decode")
@@ -120,15 +120,15 @@ def test_levels_are_not_kept_beyond_the_budget(tiny_config: ModelConfig) -> None
     colorizer = Colorizer(model, bf16=False)
     sketch, styles = _sketch(128, 128), _styles(2)
     colorizer.colorize(sketch, styles, hints=BEFORE, size=128)
-    assert colorizer._last.levels is not None
-    kept = sum(t.numel() * t.element_size() for batch in colorizer._last.levels for t in batch)
-    colorizer.max_level_cache_bytes = kept - 1
+    assert colorizer.renderer.last.levels is not None
+    kept = sum(t.numel() * t.element_size() for batch in colorizer.renderer.last.levels for t in batch)
+    colorizer.renderer.max_level_cache_bytes = kept - 1
     colorizer.clear_cache()
     colorizer.colorize(sketch, styles, hints=BEFORE, size=128)
-    assert colorizer._last is not None and colorizer._last.levels is None
+    assert colorizer.renderer.last is not None and colorizer.renderer.last.levels is None
     windows = []
-    decode = colorizer.decode_window
-    colorizer.decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
+    decode = colorizer.renderer.decode_window
+    colorizer.renderer.decode_window = lambda *a, **k: (windows.append(a[3]), decode(*a, **k))[1]
     edited = colorizer.colorize(sketch, styles, hints=EDITS[0], size=128)
     want = Colorizer(model, bf16=False, incremental=False).colorize(sketch, styles, hints=EDITS[0], size=128)
     assert len(windows) == 1 and all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(edited, want))

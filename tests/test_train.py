@@ -305,6 +305,49 @@ def test_correspondence_loss_rewards_attention_at_the_right_place() -> None:
     assert correspondence_loss(uniform, grid, place + 5.0, present) is None, "no token from the target"
 
 
+def test_objectives_weigh_their_terms_and_ask_the_critic_only_with_the_gan_on() -> None:
+    """The generator's objective: its named terms summed with the config's weights, the critic
+    asked (its gradients off meanwhile) once the GAN is on; the discriminator's: reals against fakes."""
+    from s2p_lab.losses import DiscriminatorObjective, GANLoss, GeneratorObjective, LossWeights
+    from s2p_lab.models.generator import GeneratorOutput
+
+    gan_loss = GANLoss()
+    assert gan_loss(torch.ones(3), True) == 0 == gan_loss(torch.zeros(3), False) and gan_loss(torch.zeros(3), True) == 1
+    target = torch.linspace(-1, 1, 2 * 3 * 16 * 16).reshape(2, 3, 16, 16)
+    out = GeneratorOutput(target + 0.1, torch.zeros(2, 1, 4, 4), torch.zeros(2, 3, 4, 4))
+    batch = {"target": target, "sketch": torch.zeros(2, 1, 16, 16), "has_reference": torch.ones(2)}
+    objective = GeneratorObjective(LossWeights(l1=1.0, gray_guide=0.3, color_guide=0.9, adversarial=0.5, style_aux=0.25),
+                                   levels=2)
+    total, terms = objective(out, batch)
+    assert list(terms) == ["l1", "gray_guide", "color_guide"]
+    torch.testing.assert_close(total, terms["l1"] + 0.3 * terms["gray_guide"] + 0.9 * terms["color_guide"])
+
+    class Critic(torch.nn.Module):
+        """Scores every image fake (0) and sees style 1 everywhere; notes whether it was frozen."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.gain = torch.nn.Parameter(torch.ones(()))
+            self.frozen = False
+
+        def forward(self, rgb: torch.Tensor, sketch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            self.frozen = not self.gain.requires_grad
+            return self.gain * torch.zeros(len(rgb), 1, 2, 2), self.gain * torch.ones(len(rgb), 4)
+
+    critic, style = Critic(), torch.zeros(2, 4)
+    with_gan, gan_terms = objective(out, batch, critic=critic, target_style=style, gan=0.5)
+    assert critic.frozen and critic.gain.requires_grad, "frozen for the generator's term, then trainable again"
+    assert gan_terms["g_adv"] == 1 and gan_terms["g_style"] == 1
+    torch.testing.assert_close(with_gan, total + 0.5 * (0.5 * 1 + 0.25 * 1))
+    with pytest.raises(ValueError, match="critic"):
+        objective(out, batch, gan=1.0)
+
+    logits = torch.cat([torch.ones(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)])  # reals then fakes, told apart
+    d_total, d_terms = DiscriminatorObjective(LossWeights(disc_style_aux=0.1))(logits, torch.ones(4, 4), style)
+    assert d_terms["d"] == 0 and d_terms["d_style"] == 2  # style 1 where the reals' is 0 and the fakes' should be
+    torch.testing.assert_close(d_total, torch.tensor(0.2))
+
+
 @pytest.mark.slow
 def test_training_with_the_correspondence_loss(tmp_path: Path, color_images: Path, tiny_config) -> None:
     from s2p_lab.losses import LossWeights

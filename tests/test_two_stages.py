@@ -147,10 +147,10 @@ def test_a_hint_edit_with_several_references_redecodes_only_around_it(sketch: Pa
     after = {"points": before["points"] + [{"x": 0.5, "y": 0.85, "rgb": [40, 40, 200], "radius": 0.01}]}
     colorizer = Colorizer.from_pretrained()
     colorizer.colorize(sketch, styles, before, size=512)
-    assert len(colorizer._renders) == 3 and [r.levels is not None for r in colorizer._renders] == [False, False, True]
+    assert len(colorizer.renderer.renders) == 3 and [r.levels is not None for r in colorizer.renderer.renders] == [False, False, True]
     windows: list[object] = []
-    decode_window = colorizer.decode_window
-    colorizer.decode_window = lambda *args, **kwargs: windows.append(args[3]) or decode_window(*args, **kwargs)
+    decode_window = colorizer.renderer.decode_window
+    colorizer.renderer.decode_window = lambda *args, **kwargs: windows.append(args[3]) or decode_window(*args, **kwargs)
     edited = colorizer.colorize(sketch, styles, after, size=512)
     assert len(windows) == 2 and all(w is not None for w in windows), "two windows and one level-wise edit"
     fresh = Colorizer.from_pretrained().colorize(sketch, styles, after, size=512)

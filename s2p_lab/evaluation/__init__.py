@@ -7,7 +7,14 @@ One job per module:
 * :mod:`.baselines`: ``paste``, ``shuffled_paste``, ``wash`` and the other tricks every run
   scores beside the model, so that a metric a trick passes is seen to be weak;
 * :mod:`.features`: KID on EfficientNet-Lite0 features (distance to real illustrations);
-* :mod:`.runner`: the benchmark over a data folder, the targets and the result dict;
+* :mod:`.inputs`: image folders, the seeded references, evenly spaced picks, the colorizer to score;
+* :mod:`.retrieval`: scenario 1, real sketches with unrelated references;
+* :mod:`.pairs`: scenario 2, held-out (sketch, illustration) pairs;
+* :mod:`.hint_auc`: scenario 3, Hint-AUC of hint-only colorization (the ``hintauc`` package);
+* :mod:`.kid_sets`: KID of the scenarios' image sets to real illustrations;
+* :mod:`.training_stats`: colorfulness and hue entropy of the training illustrations;
+* :mod:`.scoring`: the targets' pass/fail and the result dict of the model and the baselines;
+* :mod:`.runner`: the benchmark over a data folder, the three scenarios in one call;
 * :mod:`.report`: text and Markdown tables, the picture grid;
 * :mod:`.command`: the ``s2p eval`` options and entry point.
 """
@@ -24,13 +31,19 @@ _WHERE = {
                   "shuffle_patches", "shuffled_paste", "wash"),
     "color": ("ciede2000", "rgb_to_lab"),
     "command": ("add_arguments", "main", "run"),
+    "definitions": ("DEFINITIONS", "METHODS", "TARGETS"),
     "features": ("image_features", "kid"),
+    "hint_auc": ("evaluate_hint_auc",),
+    "inputs": ("IMAGE_EXTENSIONS", "pick_references"),
     "metrics": ("color_signature", "colorfulness", "hint_adherence", "hint_spread_error", "hue_entropy",
                 "line_fidelity", "psnr", "region_color_error", "segment_color_regions", "signature_distance", "ssim",
                 "style_retrieval", "style_retrieval_top1"),
+    "pairs": ("evaluate_pairs",),
     "report": ("format_table", "markdown_table", "save_grid"),
-    "runner": ("DEFINITIONS", "IMAGE_EXTENSIONS", "METHODS", "TARGETS", "evaluate", "evaluate_hint_auc",
-               "evaluate_pairs", "evaluate_retrieval", "pick_references", "score_targets", "training_statistics"),
+    "retrieval": ("evaluate_retrieval",),
+    "runner": ("evaluate",),
+    "scoring": ("score_targets",),
+    "training_stats": ("training_statistics",),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

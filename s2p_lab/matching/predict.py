@@ -14,7 +14,9 @@ of the reference for each region, drawn by area).
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,6 +73,12 @@ def lab_to_rgb8(lab: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def _content_key(rgb: np.ndarray) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes())
+    digest.update(repr(rgb.shape).encode())
+    return digest.hexdigest()
+
+
 def _parts_dict(parts: PartFeatures) -> dict[str, np.ndarray]:
     out = {"efficientnet": parts.efficientnet, "geometry": parts.geometry}
     if parts.dino is not None:
@@ -121,6 +129,9 @@ class Matcher:
         self.feature_side = model.config.feature_side
         #: a region stays skin when the prior head gives it at least this probability
         self.prior_confidence = 0.5
+        #: references segmented and pooled lately (``cached_reference_parts``), by content
+        self.max_cached_references = 64
+        self._references: OrderedDict[str, ReferenceParts] = OrderedDict()
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, bf16: bool | None = None) -> "Matcher":
@@ -141,6 +152,25 @@ class Matcher:
     def reference_parts_many(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
         """``reference_parts`` of several references at once (``predict.reference_parts_many``)."""
         return reference_parts_many(images, dino=self.needs_dino, bf16=self.bf16, side=self.feature_side)
+
+    def cached_reference_parts(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
+        """``reference_parts`` of each image (uint8 HxWx3), kept by content for the next call: the
+        ones not kept are made together (``reference_parts_many``)."""
+        keys = [f"{_content_key(rgb)}:{self.bf16}" for rgb in images]  # made in this precision
+        missing = {k: rgb for k, rgb in zip(keys, images) if k not in self._references}
+        for key, parts in zip(missing, self.reference_parts_many(list(missing.values()))):
+            self._references[key] = parts
+        found = []
+        for key in keys:
+            self._references.move_to_end(key)
+            found.append(self._references[key])
+        while len(self._references) > max(1, self.max_cached_references, len(set(keys))):
+            self._references.popitem(last=False)
+        return found
+
+    def forget_references(self) -> None:
+        """Drop the kept reference parts."""
+        self._references.clear()
 
     def class_log_probs(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[torch.Tensor, torch.Tensor]:
         """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S))."""

@@ -111,19 +111,18 @@ def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
 
 def spread_reach(synthesis: dict) -> float:
     """How far a training run spread each hint over its region (``SynthesisConfig`` as a dict):
-    its ``hint_reach`` when it spread hints at all (``p_spread_hints`` > 0), else 0 (as drawn)."""
-    if float(synthesis.get("p_spread_hints", 0.0) or 0.0) <= 0:
-        return 0.0
-    return float(synthesis.get("hint_reach", 0.03))
+    ``hint_encoding.HintEncoding.from_synthesis``'s ``reach``."""
+    from ..hint_encoding import HintEncoding
+
+    return float(HintEncoding.from_synthesis(synthesis).reach or 0.0)
 
 
 def reference_hint_alpha(synthesis: dict) -> float:
     """The alpha at which a training run gave the network its simulated reference hints
-    (``SynthesisConfig`` as a dict): its ``reference_hint_alpha`` when it gave any
-    (``p_reference_hints`` > 0), else 1 (a run that never saw them takes them as a user's hints)."""
-    if float(synthesis.get("p_reference_hints", 0.0) or 0.0) <= 0:
-        return 1.0
-    return float(synthesis.get("reference_hint_alpha", 0.5))
+    (``SynthesisConfig`` as a dict): ``hint_encoding.HintEncoding.from_synthesis``'s ``reference_alpha``."""
+    from ..hint_encoding import HintEncoding
+
+    return HintEncoding.from_synthesis(synthesis).reference_alpha
 
 
 def _trained_setting(path: str | os.PathLike, key: str, from_synthesis: Callable[[dict], float]) -> tuple[object, str]:

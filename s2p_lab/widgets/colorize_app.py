@@ -2,56 +2,26 @@
 
 from __future__ import annotations
 
-import html
 import math
-import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
-from ipycanvas import Canvas, hold_canvas
 from PIL import Image
 
 from ..errors import S2PError
 from ..hints import Hints, Point, Stroke
-from ..imageio import ImageSource, load_image, save_image
+from ..imageio import ImageSource, load_image
 from ..palettes import Palette, extract_palette
-from ..refine import DEFAULT_MODE, MODES as REFINE_MODES
-from .common import (
-    SAMPLE_DATA,
-    fit_size,
-    guarded,
-    hex_to_rgb,
-    load_upload,
-    message_html,
-    status_text,
-    named_sources,
-    png_bytes,
-    resize_to,
-    thumbnail,
-    upload_items,
-)
-
-SWATCHES = ("#e8344e", "#f59f2a", "#f7d84a", "#43b05c", "#2f9fd8", "#3d4fc4", "#9b51e0", "#f2b8a0", "#5b3a29", "#ffffff")
-MODES = (("point", "point"), ("stroke", "stroke"), ("eraser", "eraser"), ("recolor", "recolor"), ("why?", "why"))
-WHY_CANDIDATES = 3  # colors shown per reference by the *why?* tool: the chosen one and runners-up
-PALETTE_SIZE = 6  # colors in the palette strip beside each variant
-DRAG_PIXELS = 5.0  # a press that moves further than this on the canvas draws a stroke, not a point
-ERASE_PIXELS = 12.0  # the eraser removes the nearest hint within this distance
-
-
-@dataclass
-class _Reference:
-    name: str
-    rgb: np.ndarray
-    toggle: W.ToggleButton
-    card: W.VBox
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"
+from .common import (SAMPLE_DATA, fit_size, guarded, hex_to_rgb, load_upload, message_html, named_sources, resize_to,
+                     status_text, upload_items)
+from .controls import app_layout, color_tools, hint_tools, model_controls, run_controls, sketch_chooser, status_line
+from .hint_canvas import (DRAG_PIXELS, draw_drag, drawn_hint, fit_canvas, hint_canvas, nearest_hint, redraw,
+                          to_fraction, to_hints)
+from .references import Reference, reference_card, reference_controls
+from .variants import PALETTE_SIZE, save_variants, saved_html, show_variants, variants_box
+from .why_view import region_explanation, why_panel
 
 
 class ColorizeApp(W.VBox):
@@ -109,114 +79,24 @@ class ColorizeApp(W.VBox):
         self._sketch: np.ndarray | None = None
         self._sketch_name = ""
         self._sketch_sources: dict[str, ImageSource] = named_sources(sketches, SAMPLE_DATA / "sketches")
-        self._refs: list[_Reference] = []
+        self._refs: list[Reference] = []
         self._press: tuple[float, float] | None = None
         self._stroke: list[tuple[float, float]] = []
         self._canvas_bg: np.ndarray | None = None
 
-        # ---- status line
-        self.status = W.HTML(layout=W.Layout(width="100%", min_height="22px"))
-        self.status.add_class("s2p-status")
-        self.saved = W.HTML(layout=W.Layout(width="100%"))
-        self.saved.add_class("s2p-saved")
-        self.why = W.HTML(layout=W.Layout(width="100%"))  # the *why?* tool's answer
-        self.why.add_class("s2p-why")
-
-        # ---- sketch chooser and canvas
-        self.sketch_select = W.Dropdown(
-            options=list(self._sketch_sources), description="Sketch", layout=W.Layout(width="250px")
-        )
-        self.sketch_select.add_class("s2p-sketch-select")
-        self.sketch_upload = W.FileUpload(accept="image/*", multiple=False, description="Upload sketch",
-                                          layout=W.Layout(width="170px"))
-        self.sketch_upload.add_class("s2p-sketch-upload")
-        side = self.canvas_size
-        self.canvas = Canvas(width=side, height=side, layout=W.Layout(width=f"{side}px", height=f"{side}px"))
-        self.canvas.add_class("s2p-hint-canvas")
-        self.canvas_box = W.Box(
-            [self.canvas],
-            layout=W.Layout(width=f"{side + 2}px", height=f"{side + 2}px", border="1px solid #cfd8dc",
-                            align_items="center", justify_content="center"),
-        )
-
-        # ---- hint tools
-        self.color = W.ColorPicker(value=SWATCHES[0], concise=False, description="Color",
-                                   layout=W.Layout(width="190px"))
-        self.color.add_class("s2p-color")
-        swatches = []
-        for value in SWATCHES:
-            b = W.Button(tooltip=value, layout=W.Layout(width="22px", height="22px", padding="0", margin="1px"))
-            b.style.button_color = value
-            b.add_class("s2p-swatch")
-            b.on_click(lambda _b, v=value: setattr(self.color, "value", v))
-            swatches.append(b)
-        self.swatches = W.HBox(swatches, layout=W.Layout(flex_flow="row wrap", width="250px"))
-        self.mode = W.ToggleButtons(options=MODES, value="point", style={"button_width": "74px"})
-        self.mode.add_class("s2p-mode")
-        self.hint_size = W.FloatSlider(value=hint_size, min=0.004, max=0.06, step=0.001, readout_format=".3f",
-                                       description="Hint size", continuous_update=False,
-                                       layout=W.Layout(width="300px"))
-        self.hint_size.add_class("s2p-hint-size")
-        self.undo_button = W.Button(description="Undo", icon="undo", layout=W.Layout(width="90px"))
-        self.undo_button.add_class("s2p-undo")
-        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="90px"))
-        self.clear_button.add_class("s2p-clear")
-        default_mode = getattr(colorizer, "default_mode", DEFAULT_MODE)
-        self.refine_mode = W.ToggleButtons(options=list(REFINE_MODES), value=default_mode, description="Refine",
-                                           style={"button_width": "54px"},
-                                           tooltips=["the network alone", "smoothed within regions, hints fill their region",
-                                                     "one color per region"])
-        self.refine_mode.add_class("s2p-refine")
-        self.reference_colors = W.FloatSlider(value=float(getattr(colorizer, "reference_colors", 0.0)), min=0.0,
-                                              max=1.0, step=0.05, readout_format=".2f",
-                                              description="Ref. colors", continuous_update=False,
-                                              tooltip="how far region colors move toward the reference's own colors",
-                                              layout=W.Layout(width="300px"))
-        self.reference_colors.add_class("s2p-reference-colors")
-        self.reference_hints = W.IntSlider(value=int(getattr(colorizer, "reference_hints", 0)), min=0, max=48, step=4,
-                                           description="Ref. hints", continuous_update=False,
-                                           tooltip="point hints matched from each reference to the sketch's regions, "
-                                                   "given to the network beside yours (0: none)",
-                                           layout=W.Layout(width="300px"))
-        self.reference_hints.add_class("s2p-reference-hints")
-        if getattr(colorizer, "matches_regions", False):  # the matcher colors every region: no point hints on top
-            self.reference_hints.disabled = True
-            self.reference_hints.tooltip = "off while the region matcher chooses the colors (Colorizer(matcher=None) for point hints)"
-        sharpness = float(getattr(colorizer, "attention_sharpness", 1.0))
-        self.attention_sharpness = W.FloatSlider(value=sharpness, min=0.5, max=8.0, step=0.5, readout_format=".1f",
-                                                 description="Sharpness", continuous_update=False,
-                                                 tooltip="the network's attention to the reference: 1 as trained, "
-                                                         "higher takes more of the reference's colors, less of its look",
-                                                 layout=W.Layout(width="300px"))
-        self.attention_sharpness.disabled = not getattr(colorizer, "attention_adjustable", False)
-        self.attention_sharpness.add_class("s2p-attention-sharpness")
-        self.live = W.Checkbox(value=live, description="Recolor on every hint edit", indent=False)
-        self.live.add_class("s2p-live")
-        self.hint_count = W.HTML()
-
-        # ---- references
-        self.gallery = W.HBox(layout=W.Layout(flex_flow="row wrap", width="100%", max_height="300px",
-                                              overflow="auto", align_content="flex-start"))
-        self.gallery.add_class("s2p-gallery")
-        self.style_upload = W.FileUpload(accept="image/*", multiple=True, description="Add references",
-                                         layout=W.Layout(width="160px"))
-        self.style_upload.add_class("s2p-style-upload")
-        self.all_button = W.Button(description="All", layout=W.Layout(width="60px"))
-        self.none_button = W.Button(description="None", layout=W.Layout(width="60px"))
-
-        # ---- run and save
-        self.size = W.Dropdown(options=sorted({256, 384, 512, 768, int(size)}), value=int(size),
-                               description="Size (px)", layout=W.Layout(width="170px"))
-        self.size.add_class("s2p-size")
-        self.colorize_button = W.Button(description="Colorize", button_style="primary", icon="paint-brush",
-                                        layout=W.Layout(width="140px"))
-        self.colorize_button.add_class("s2p-colorize")
-        self.variants = W.HBox(layout=W.Layout(flex_flow="row wrap", width="100%", align_items="flex-start"))
-        self.variants.add_class("s2p-variants")
-        self.save_dir = W.Text(value=str(out_dir), description="Folder", layout=W.Layout(width="360px"))
-        self.save_dir.add_class("s2p-save-dir")
-        self.save_button = W.Button(description="Save", icon="save", layout=W.Layout(width="100px"))
-        self.save_button.add_class("s2p-save")
+        # ---- widgets, built in groups (controls.py, hint_canvas.py, references.py, variants.py, why_view.py)
+        self.status = status_line()
+        self.why = why_panel()  # the *why?* tool's answer
+        self.sketch_select, self.sketch_upload = sketch_chooser(list(self._sketch_sources))
+        self.canvas, self.canvas_box = hint_canvas(self.canvas_size)
+        self.color, self.swatches = color_tools()
+        self.mode, self.hint_size, self.undo_button, self.clear_button, self.live, self.hint_count = hint_tools(
+            hint_size, live)
+        self.refine_mode, self.reference_colors, self.reference_hints, self.attention_sharpness = model_controls(
+            colorizer)
+        self.gallery, self.style_upload, self.all_button, self.none_button = reference_controls()
+        self.size, self.colorize_button, self.save_dir, self.save_button, self.saved = run_controls(size, out_dir)
+        self.variants = variants_box()
 
         # ---- wiring
         self.sketch_select.observe(self._on_sketch_choice, names="value")
@@ -239,44 +119,7 @@ class ColorizeApp(W.VBox):
         self.all_button.on_click(lambda _b: self.select_references([r.name for r in self._refs]))
         self.none_button.on_click(lambda _b: self.select_references([]))
 
-        # ---- layout
-        title = W.HTML("<h3 style='margin:2px 0'>Colorize a sketch</h3>"
-                       "<span style='color:#546e7a'>Pick references, click hints onto the sketch "
-                       "(a drag draws a stroke), press Colorize.</span>")
-        left = W.VBox(
-            [
-                W.HBox([self.sketch_select, self.sketch_upload]),
-                self.canvas_box,
-                W.HBox([self.mode, self.hint_count], layout=W.Layout(align_items="center")),
-                W.HBox([self.color, self.swatches], layout=W.Layout(align_items="center")),
-                self.hint_size,
-                W.HBox([self.undo_button, self.clear_button, self.live], layout=W.Layout(align_items="center")),
-                self.refine_mode,
-                self.reference_colors,
-                self.reference_hints,
-                self.attention_sharpness,
-            ],
-            layout=W.Layout(width=f"{max(side + 20, 440)}px", margin="0 16px 0 0"),
-        )
-        right = W.VBox(
-            [
-                W.HTML("<b>References</b> <span style='color:#546e7a'>(toggle to use; one variant each)</span>"),
-                self.gallery,
-                W.HBox([self.style_upload, self.all_button, self.none_button]),
-                W.HBox([self.size, self.colorize_button], layout=W.Layout(align_items="center", margin="8px 0")),
-            ],
-            layout=W.Layout(flex="1 1 360px", min_width="300px"),
-        )
-        self.children = [
-            title,
-            W.HBox([left, right], layout=W.Layout(flex_flow="row wrap", width="100%")),
-            self.status,
-            self.why,
-            W.HTML("<b>Variants</b>"),
-            self.variants,
-            W.HBox([self.save_dir, self.save_button]),
-            self.saved,
-        ]
+        self.children = app_layout(self)
 
         for name, source in named_sources(styles, SAMPLE_DATA / "styles").items():
             self._add_reference_safely(name, source)
@@ -308,13 +151,7 @@ class ColorizeApp(W.VBox):
     @property
     def hints(self) -> Hints:
         """The current hints (in the order they were placed)."""
-        hints = Hints()
-        for item in self.items:
-            if isinstance(item, Point):
-                hints.add_point(item.x, item.y, item.rgb, item.radius)
-            else:
-                hints.add_stroke(item.xy, item.rgb, item.width)
-        return hints
+        return to_hints(self.items)
 
     @property
     def reference_names(self) -> list[str]:
@@ -387,68 +224,10 @@ class ColorizeApp(W.VBox):
             raise S2PError("no sketch: choose one or upload an image first")
         colorizer = self.colorizer
         prepared = colorizer.prepare_sketch(self._sketch, int(self.size.value))
-        regions = colorizer.regions(prepared)
-        label = regions.at(x, y)
-        share = regions.pixel_counts[label] / regions.labels.size
         refs = [r for r in self._refs if r.toggle.value]
-        head = f"<b>Region {label}</b> ({share:.1%} of the sketch)"
-        if not getattr(colorizer, "matches_regions", False) or self.refine_mode.value == "raw" or not refs:
-            why = ("no region matcher: the network alone chooses the colors" if not getattr(colorizer, "matches_regions", False)
-                   else "in raw mode the network alone chooses the colors" if refs else "no reference selected")
-            self.why.value = f"<div style='font-size:12px'>{head}: {why}.</div>"
-            return []
-        drawn = colorizer.hint_array(self.hints, prepared)[:, :, 3] > 0 if self.items else None
-        hinted = bool(drawn is not None and drawn[regions.labels == label].any())
-        from ..matching.predict import lab_to_rgb8
-
-        prior_rgb = lab_to_rgb8(colorizer.matcher.model.prior_lab.numpy())
-        rows, answer = [], []
-        for ref in refs:
-            colors = colorizer.region_colors(prepared, ref.rgb)  # seed 0, as the variants
-            if colors is None:
-                rows.append(f"<tr><td>{html.escape(ref.name)}</td><td colspan=2>no color segment in this reference</td></tr>")
-                continue
-            parts = colorizer.reference_parts(ref.rgb)
-            candidates = []
-            for source, p in list(zip(colors.top[label], colors.top_p[label]))[:WHY_CANDIDATES]:
-                source = int(source)
-                rgb = prior_rgb[-1 - source] if source < 0 else lab_to_rgb8(parts.segments.lab[source])
-                candidates.append((source, tuple(int(c) for c in rgb), float(p)))
-            source = int(colors.source[label])
-            answer.append({"reference": ref.name, "region": label, "source": source,
-                           "rgb": tuple(int(c) for c in colors.rgb[label]), "probability": float(colors.confidence[label]),
-                           "candidates": candidates, "hinted": hinted})
-            lit = self._segment_thumbnail(ref.rgb, parts.segments.labels, source)
-            swatches = "".join(
-                f"<span class='s2p-why-candidate' title='{'skin prior' if s < 0 else f'segment {s}'}' "
-                f"style='display:inline-block;text-align:center;margin-right:6px'>"
-                f"<span style='display:block;width:34px;height:20px;background:rgb{rgb};border:1px solid #90a4ae'></span>"
-                f"{p:.2f}</span>" for s, rgb, p in candidates)
-            took = "the skin prior (no such color here)" if source < 0 else f"segment {source}"
-            rows.append(f"<tr><td style='padding-right:8px'>{html.escape(ref.name)}<br>"
-                        f"<span style='color:#546e7a'>took {took}</span></td>"
-                        f"<td style='padding-right:8px'>{lit}</td><td>{swatches}</td></tr>")
-        note = " A hint of yours lies in it: your color wins there." if hinted else ""
-        self.why.value = (f"<div style='font-size:12px'>{head}: the color chosen from each reference, then the "
-                          f"runners-up, with the matcher's probabilities.{note}<table>{''.join(rows)}</table></div>")
+        answer, self.why.value = region_explanation(colorizer, prepared, x, y, refs,
+                                                    self.hints if self.items else None, self.refine_mode.value)
         return answer
-
-    @staticmethod
-    def _segment_thumbnail(rgb: np.ndarray, segments: np.ndarray, source: int, side: int = 96) -> str:
-        """The reference with the segment ``source`` lit (the rest dimmed), as an HTML image."""
-        import base64
-
-        import cv2
-
-        view = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), segments.shape[::-1], interpolation=cv2.INTER_AREA)
-        view = view.astype(np.float32)
-        if source >= 0:
-            view[segments != source + 1] *= 0.3
-        else:  # the skin prior: nothing of the reference
-            view *= 0.3
-        small = thumbnail(view.astype(np.uint8), side)
-        data = base64.b64encode(png_bytes(small)).decode()
-        return f"<img class='s2p-why-reference' src='data:image/png;base64,{data}'>"
 
     @guarded
     def undo(self, _button: object = None) -> None:
@@ -476,17 +255,9 @@ class ColorizeApp(W.VBox):
         if not self.results:
             raise S2PError("nothing to save yet: press Colorize first")
         folder = Path(self.save_dir.value.strip() or "colorized").expanduser()
-        stem = _safe_name(self._sketch_name)
-        paths = [
-            save_image(image, folder / f"{stem}__{_safe_name(name)}.png")
-            for name, image in zip(self.result_names, self.results)
-        ]
-        paths += [palette.save(folder / f"{stem}__{_safe_name(name)}__palette.json")
-                  for name, palette in zip(self.result_names, self.palettes)]
-        paths.append(self.hints.save(folder / f"{stem}__hints.json"))
+        paths = save_variants(folder, self._sketch_name, self.result_names, self.results, self.palettes, self.hints)
         self.saved_paths = [p.resolve() for p in paths]
-        items = "".join(f"<li><code>{p}</code></li>" for p in self.saved_paths)
-        self.saved.value = f"<div style='font-size:12px'>Saved:<ul style='margin:2px 0'>{items}</ul></div>"
+        self.saved.value = saved_html(self.saved_paths)
         self.show_status(f"saved {len(paths)} files into {folder.resolve()}", "ok")
         return self.saved_paths
 
@@ -520,7 +291,8 @@ class ColorizeApp(W.VBox):
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
             self.renders += 1
-            self._show_variants()
+            show_variants(self.variants, self.result_names, self.results, self.palettes, self.variant_width,
+                          self._take_color)
             seconds = time.perf_counter() - started
             count = len(self.results)
             self.show_status(
@@ -531,48 +303,10 @@ class ColorizeApp(W.VBox):
         finally:
             self.colorize_button.disabled = False
 
-    def _show_variants(self) -> None:
-        cards = list(self.variants.children)
-        same = len(cards) == len(self.results) and all(
-            c.children[0].value == self._label_html(n) for c, n in zip(cards, self.result_names)
-        )
-        if not same:
-            cards = []
-            for name in self.result_names:
-                image = W.Image(format="png", layout=W.Layout(width=f"{self.variant_width}px", height="auto"))
-                image.add_class("s2p-variant")
-                strip = W.HBox(layout=W.Layout(flex_flow="row wrap", justify_content="center"))
-                strip.add_class("s2p-palette")
-                card = W.VBox([W.HTML(self._label_html(name)), image, strip],
-                              layout=W.Layout(margin="0 10px 10px 0", align_items="center"))
-                card.add_class("s2p-variant-card")
-                cards.append(card)
-        shown = 2 * self.variant_width  # sharp on high-density screens, light to send
-        for card, result, palette in zip(cards, self.results, self.palettes):
-            rgb = np.asarray(result)
-            card.children[1].value = png_bytes(thumbnail(rgb, shown) if max(rgb.shape[:2]) > shown else rgb)
-            card.children[2].children = [self._swatch(c) for c in palette.hex()]
-        if not same:
-            self.variants.children = cards
-
-    def _swatch(self, value: str) -> W.Button:
-        """A palette swatch: a click takes its color and the recolor tool."""
-        b = W.Button(tooltip=f"{value}: click, then click a region to recolor it",
-                     layout=W.Layout(width="24px", height="18px", padding="0", margin="1px"))
-        b.style.button_color = value
-        b.add_class("s2p-palette-swatch")
-
-        def take(_b: object) -> None:
-            self.color.value = value
-            self.mode.value = "recolor"
-
-        b.on_click(take)
-        return b
-
-    @staticmethod
-    def _label_html(name: str) -> str:
-        label = html.escape(name.replace("_", " "))
-        return f"<div style='font-size:12px;font-weight:600;text-align:center;line-height:1.5'>{label}</div>"
+    def _take_color(self, value: str) -> None:
+        """A click on a palette swatch: take its color and the recolor tool."""
+        self.color.value = value
+        self.mode.value = "recolor"
 
     # ------------------------------------------------------------------ sketch
     @guarded
@@ -613,28 +347,8 @@ class ColorizeApp(W.VBox):
     def _add_reference(self, name: str, rgb: np.ndarray, selected: bool) -> None:
         while name in self.reference_names:
             name += "'"
-        thumb = W.Image(value=png_bytes(thumbnail(rgb, 84)), format="png",
-                        layout=W.Layout(max_width="84px", max_height="84px"))
-        label = name.replace("_", " ")
-        toggle = W.ToggleButton(value=selected, description=label if len(label) <= 14 else label[:13] + "…",
-                                tooltip=name, layout=W.Layout(width="100px", height="26px", padding="0 2px"))
-        toggle.style.font_size = "11px"
-        toggle.add_class("s2p-reference-toggle")
-        card = W.VBox([W.Box([thumb], layout=W.Layout(height="86px", align_items="center",
-                                                      justify_content="center")), toggle],
-                      layout=W.Layout(width="104px", margin="0 6px 6px 0", align_items="center",
-                                      border="2px solid transparent"))
-        card.add_class("s2p-reference")
-        ref = _Reference(name, rgb, toggle, card)
-        toggle.observe(lambda change, r=ref: self._style_card(r), names="value")
-        self._refs.append(ref)
-        self._style_card(ref)
+        self._refs.append(reference_card(name, rgb, selected))
         self.gallery.children = [r.card for r in self._refs]
-
-    @staticmethod
-    def _style_card(ref: _Reference) -> None:
-        ref.toggle.button_style = "info" if ref.toggle.value else ""
-        ref.card.layout.border = "2px solid #2f9fd8" if ref.toggle.value else "2px solid transparent"
 
     @guarded
     def _on_style_upload(self, change: dict) -> None:
@@ -656,48 +370,11 @@ class ColorizeApp(W.VBox):
 
     # ------------------------------------------------------------------ canvas
     def _fit_canvas(self, width: int, height: int) -> None:
-        self.canvas.width, self.canvas.height = width, height
-        self.canvas.layout.width, self.canvas.layout.height = f"{width}px", f"{height}px"
+        fit_canvas(self.canvas, width, height)
         self._redraw()
 
-    def _to_fraction(self, x: float, y: float) -> tuple[float, float]:
-        return (min(max(x / self.canvas.width, 0.0), 1.0), min(max(y / self.canvas.height, 0.0), 1.0))
-
     def _redraw(self, *_args: object) -> None:
-        with hold_canvas():
-            self.canvas.clear()
-            if self._canvas_bg is not None:
-                self.canvas.put_image_data(self._canvas_bg, 0, 0)
-            for item in self.items:
-                self._draw_item(item)
-
-    def _draw_item(self, item: Point | Stroke) -> None:
-        c = self.canvas
-        w, h = c.width, c.height
-        long_side = max(w, h)
-        color = "#{:02x}{:02x}{:02x}".format(*item.rgb)
-        if isinstance(item, Point):
-            x, y, r = item.x * w, item.y * h, max(2.0, item.radius * long_side)
-            c.fill_style = color
-            c.fill_circle(x, y, r)
-            c.line_width = 1.5
-            c.stroke_style = "#ffffff"
-            c.stroke_circle(x, y, r + 1)
-            c.line_width = 1
-            c.stroke_style = "#263238"
-            c.stroke_circle(x, y, r + 2.5)
-        else:
-            points = [(px * w, py * h) for px, py in item.xy]
-            width = max(2.0, item.width * long_side)
-            c.stroke_style = color
-            c.line_width = width
-            c.line_cap = "round"
-            c.line_join = "round"
-            if len(points) == 1:
-                c.fill_style = color
-                c.fill_circle(points[0][0], points[0][1], width / 2)
-            else:
-                c.stroke_lines(points)
+        redraw(self.canvas, self._canvas_bg, self.items)
 
     @guarded
     def _on_mouse_down(self, x: float, y: float) -> None:
@@ -707,10 +384,10 @@ class ColorizeApp(W.VBox):
             self._erase_at(x, y)
             return
         if self.mode.value == "recolor":
-            self.recolor_region(*self._to_fraction(x, y))
+            self.recolor_region(*to_fraction(self.canvas, x, y))
             return
         if self.mode.value == "why":
-            self.explain_region(*self._to_fraction(x, y))
+            self.explain_region(*to_fraction(self.canvas, x, y))
             return
         self._press = (x, y)
         self._stroke = [(x, y)]
@@ -725,11 +402,7 @@ class ColorizeApp(W.VBox):
         dragging = self.mode.value == "stroke" or math.hypot(x - self._press[0], y - self._press[1]) > DRAG_PIXELS
         self._stroke.append((x, y))
         if dragging:
-            c = self.canvas
-            c.stroke_style = self.color.value
-            c.line_width = max(2.0, self._stroke_width() * max(c.width, c.height))
-            c.line_cap = "round"
-            c.stroke_line(last[0], last[1], x, y)
+            draw_drag(self.canvas, self.color.value, self._stroke_width(), last, x, y)
 
     @guarded
     def _on_mouse_up(self, x: float, y: float) -> None:
@@ -737,14 +410,8 @@ class ColorizeApp(W.VBox):
             return
         press, path = self._press, self._stroke + [(x, y)]
         self._press, self._stroke = None, []
-        rgb = hex_to_rgb(self.color.value)
-        moved = max(math.hypot(px - press[0], py - press[1]) for px, py in path)
-        if self.mode.value == "point" and moved <= DRAG_PIXELS:
-            fx, fy = self._to_fraction(*press)
-            self.items.append(Point(fx, fy, rgb, float(self.hint_size.value)))
-        else:
-            xy = tuple(self._to_fraction(px, py) for px, py in _dedupe(path))
-            self.items.append(Stroke(xy, rgb, self._stroke_width()))
+        self.items.append(drawn_hint(self.canvas, press, path, hex_to_rgb(self.color.value),
+                                     float(self.hint_size.value), self._stroke_width(), self.mode.value == "point"))
         self._after_edit()
 
     def _stroke_width(self) -> float:
@@ -753,19 +420,9 @@ class ColorizeApp(W.VBox):
     def _erase_at(self, x: float, y: float) -> None:
         if not self.items:
             return
-        w, h = self.canvas.width, self.canvas.height
-        long_side = max(w, h)
-
-        def distance(item: Point | Stroke) -> float:
-            if isinstance(item, Point):
-                return math.hypot(item.x * w - x, item.y * h - y) - item.radius * long_side
-            pts = [(px * w, py * h) for px, py in item.xy]
-            segs = zip(pts, pts[1:]) if len(pts) > 1 else [(pts[0], pts[0])]
-            return min(_segment_distance((x, y), a, b) for a, b in segs) - item.width * long_side / 2
-
-        best = min(range(len(self.items)), key=lambda i: distance(self.items[i]))
-        if distance(self.items[best]) <= ERASE_PIXELS:
-            del self.items[best]
+        index = nearest_hint(self.items, x, y, self.canvas.width, self.canvas.height)
+        if index is not None:
+            del self.items[index]
             self._after_edit()
         else:
             self.show_status("eraser: no hint close to the click")
@@ -779,22 +436,6 @@ class ColorizeApp(W.VBox):
     def _update_hint_count(self) -> None:
         n = len(self.items)
         self.hint_count.value = f"<span style='color:#546e7a;margin-left:8px'>{n} hint{'s' if n != 1 else ''}</span>"
-
-
-def _dedupe(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out = [path[0]]
-    for p in path[1:]:
-        if p != out[-1]:
-            out.append(p)
-    return out
-
-
-def _segment_distance(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-    ax, ay = a
-    dx, dy = b[0] - ax, b[1] - ay
-    length2 = dx * dx + dy * dy
-    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p[0] - ax) * dx + (p[1] - ay) * dy) / length2))
-    return math.hypot(p[0] - (ax + t * dx), p[1] - (ay + t * dy))
 
 
 __all__ = ["ColorizeApp"]
