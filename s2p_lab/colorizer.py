@@ -21,7 +21,6 @@ watches (hooks, kept attention maps) run it. ``compile=True`` adds ``torch.compi
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ from .correspondence import MIN_IMAGE_SIMILARITY, MIN_SIMILARITY, MatchStore, ch
 from .errors import S2PError
 from .hint_encoding import spread_within_reach, to_network_input, with_reference_hints, with_region_colors
 from .hints import Hints
-from .imageio import ImageSource, load_image, resize_long_side
+from .imageio import ImageSource, content_digest, load_image, resize_long_side
 from .models import ColorizationModel, StyleCode, load_model
 from .models import trained_hint_reach, trained_reference_hint_alpha
 from .models.blocks import check_sharpness, set_attention_sharpness
@@ -57,12 +56,6 @@ if TYPE_CHECKING:
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MIN_SIZE, MAX_SIZE = 64, 2048
-
-
-def _digest(array: np.ndarray, *extra: object) -> str:
-    h = hashlib.sha1(np.ascontiguousarray(array).tobytes())
-    h.update(repr((array.shape, *extra)).encode())
-    return h.hexdigest()
 
 
 class Colorizer:
@@ -249,7 +242,7 @@ class Colorizer:
         if isinstance(sketch, PreparedSketch):
             return sketch
         rgb = load_image(sketch, mode="RGB")
-        key = _digest(rgb, size)
+        key = content_digest(rgb, size)
         if key in self._sketches:
             self._sketches.move_to_end(key)
             return self._sketches[key]
@@ -275,7 +268,7 @@ class Colorizer:
                 codes.append(style)
                 continue
             rgb = load_image(style, mode="RGB")
-            key = _digest(rgb, self.config.style_size)
+            key = content_digest(rgb, self.config.style_size)
             codes.append(self._styles.get(key))
             if codes[-1] is None:
                 side = self.config.style_size

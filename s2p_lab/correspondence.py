@@ -29,7 +29,6 @@ lines and its own shading. Measured with ``s2p eval`` (model card, "Reference hi
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,10 +39,11 @@ import torch
 
 from .errors import S2PError
 from .hints import Hints, Point
+from .imageio import content_digest
 from .regions import RegionMap
 
-__all__ = ["MATCH_SIDE", "MIN_IMAGE_SIMILARITY", "MIN_SIMILARITY", "MatchStore", "ReferenceMatch", "SketchCells", "check_count",
-           "lab_to_rgb", "match_reference", "reference_hints", "region_point", "rgb_to_lab", "sketch_cells"]
+__all__ = ["MATCH_SIDE", "MIN_IMAGE_SIMILARITY", "MIN_SIMILARITY", "MatchStore", "ReferenceMatch", "SketchCells",
+           "check_count", "lab_to_rgb", "match_reference", "reference_hints", "region_point", "rgb_to_lab", "sketch_cells"]
 
 #: Longer side, in pixels, at which the sketch and the reference are matched (16 px cells).
 MATCH_SIDE = 256
@@ -165,9 +165,7 @@ class MatchStore:
 
     def match(self, sketch_key: tuple, lines: np.ndarray, reference_rgb: np.ndarray) -> ReferenceMatch:
         """``match_reference`` of the sketch ``lines`` (known as ``sketch_key``) and a reference."""
-        digest = hashlib.sha1(np.ascontiguousarray(reference_rgb).tobytes())
-        digest.update(repr((reference_rgb.shape, MATCH_SIDE)).encode())
-        key = (*sketch_key, digest.hexdigest())
+        key = (*sketch_key, content_digest(reference_rgb, MATCH_SIDE))
         match = self._kept.get(key)
         if match is None:
             cells = self._kept.get(sketch_key)

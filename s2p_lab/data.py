@@ -33,8 +33,7 @@ from .hint_simulation import simulate_hints
 from .hints import Hints
 from .imageio import load_image
 from .references import ColorJitter, ToneJitter, synthesize_reference
-from .hint_encoding import reach_pixels, spread_within_reach, with_reference_hints
-from .refine import spread_hints
+from .hint_encoding import spread_within_reach, with_reference_hints
 from .regions import RegionMap, region_map
 from .sketch import augment_lines, extract_sketch
 from .splits import split_paths
@@ -100,7 +99,8 @@ def simulated_reference_hints(regions: RegionMap, reference: np.ndarray, place: 
     reference cells came from, the larger first (with a random factor, as the matcher's
     confidence), each get a point hint at their innermost pixel with the median color of those
     cells, or, for a share ``errors`` of them, the color of a random cell (a wrong match). The
-    hints are spread over their regions within ``reach`` pixels, as the colorizer sends them.
+    hints are spread over their regions within ``reach`` (a share of the longer side;
+    ``hint_encoding.spread_within_reach``), as the colorizer sends them.
     """
     h, w = regions.shape
     labels = regions.labels
@@ -124,7 +124,7 @@ def simulated_reference_hints(regions: RegionMap, reference: np.ndarray, place: 
             color = np.median(inside_colors[cell_regions == region], axis=0)
         points.append(region_point(labels, region, tuple(int(round(float(c))) for c in color)))
     drawn = Hints(points=points).to_map(h, w)
-    return spread_hints(drawn, regions, reach) if reach is None or reach > 0 else drawn
+    return spread_within_reach(drawn, regions, reach)
 
 
 def list_images(root: str | Path, *, holdout: bool = True) -> list[Path]:
@@ -229,7 +229,6 @@ class IllustrationDataset(Dataset):
         sketch = synthesize_sketch(target, rng, cfg.extractors)
         hints = simulate_hints(target, rng, mean_count=cfg.mean_hints, p_none=cfg.p_no_hints,
                                p_regions=cfg.p_region_hints)
-        reach = reach_pixels(cfg.hint_reach, sketch.shape)
         regions: RegionMap | None = None
         if cfg.p_spread_hints > 0 and hints[..., 3].any() and rng.random() < cfg.p_spread_hints:
             # what the colorizer does with every hint: the network sees it spread over its region
@@ -245,7 +244,7 @@ class IllustrationDataset(Dataset):
             regions = region_map(sketch) if regions is None else regions
             count = int(rng.integers(1, cfg.max_reference_hints + 1))
             matched = simulated_reference_hints(regions, reference, place, rng, count=count,
-                                                errors=cfg.reference_hint_errors, reach=reach)
+                                                errors=cfg.reference_hint_errors, reach=cfg.hint_reach)
             hints = with_reference_hints(hints, matched, regions, cfg.reference_hint_alpha)
         sample = {
             "sketch": to_tensor_sketch(sketch),

@@ -12,8 +12,8 @@ import numpy as np
 
 from .errors import HintsError
 
-__all__ = ["MAX_SIZE", "check_keys", "fraction_value", "json_type", "key_name", "number_value", "rgb_value", "show_value",
-           "size_value", "xy_value"]
+__all__ = ["MAX_SIZE", "check_keys", "fixed_list", "fraction_value", "json_type", "key_name", "number_value",
+           "rgb_value", "show_value", "size_value", "xy_value"]
 
 MAX_SIZE = 0.25
 """Largest allowed ``radius`` / ``width`` (as a fraction of the longer side)."""
@@ -73,13 +73,20 @@ def size_value(value: object, path: str) -> float:
     return number
 
 
-def rgb_value(value: object, path: str) -> tuple[int, int, int]:
+def fixed_list(value: object, path: str, length: int, shape: str) -> list:
+    """``value`` (a JSON array or numpy array) as a list of ``length`` items, or a ``HintsError``
+    that says the ``shape`` expected (``"[r, g, b]"``)."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        raise HintsError(f"{path}: expected [r, g, b], got {json_type(value)}")
-    if len(value) != 3:
-        raise HintsError(f"{path}: expected [r, g, b], got an array of length {len(value)}")
+        raise HintsError(f"{path}: expected {shape}, got {json_type(value)}")
+    if len(value) != length:
+        raise HintsError(f"{path}: expected {shape}, got an array of length {len(value)}")
+    return list(value)
+
+
+def rgb_value(value: object, path: str) -> tuple[int, int, int]:
+    value = fixed_list(value, path, 3, "[r, g, b]")
     out = []
     for i, channel in enumerate(value):
         where = f"{path}[{i}]"
@@ -108,12 +115,7 @@ def xy_value(value: object, path: str) -> tuple[tuple[float, float], ...]:
     out = []
     for i, pair in enumerate(value):
         where = f"{path}[{i}]"
-        if isinstance(pair, np.ndarray):
-            pair = pair.tolist()
-        if not isinstance(pair, (list, tuple)):
-            raise HintsError(f"{where}: expected [x, y], got {json_type(pair)}")
-        if len(pair) != 2:
-            raise HintsError(f"{where}: expected [x, y], got an array of length {len(pair)}")
+        pair = fixed_list(pair, where, 2, "[x, y]")
         out.append((fraction_value(pair[0], where, "x"), fraction_value(pair[1], where, "y")))
     return tuple(out)
 

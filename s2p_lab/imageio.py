@@ -20,6 +20,7 @@ reason. :func:`save_image` writes atomically, so an existing file is never left 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -36,6 +37,7 @@ from .errors import ImageError, ImageTooLargeError
 from .fileio import write_bytes_atomic
 
 __all__ = [
+    "content_digest",
     "DEFAULT_MAX_PIXELS",
     "MAX_ASPECT",
     "MIN_SIDE",
@@ -533,3 +535,11 @@ def resize_long_side(
     if is_bool:
         out = out.astype(bool)
     return out
+
+
+def content_digest(array: np.ndarray, *extra: object) -> str:
+    """A key for an array's content (its bytes and shape) and ``extra``: what the caches of
+    prepared sketches, style codes, reference parts and matches are keyed by."""
+    digest = hashlib.sha1(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((array.shape, *extra)).encode())
+    return digest.hexdigest()

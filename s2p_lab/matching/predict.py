@@ -14,7 +14,6 @@ of the reference for each region, drawn by area).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import S2PError
+from ..imageio import content_digest
 from ..segments import ColorSegments, color_segments
 from .features import FEATURE_SIDE, PartFeatures, reference_part_features, sketch_part_features
 from .model import RegionMatcher, class_log_probs, load_matcher
@@ -71,12 +71,6 @@ def lab_to_rgb8(lab: np.ndarray) -> np.ndarray:
     lab = np.asarray(lab, np.float32)
     rgb = cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(lab.shape)
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
-def _content_key(rgb: np.ndarray) -> str:
-    digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes())
-    digest.update(repr(rgb.shape).encode())
-    return digest.hexdigest()
 
 
 def _parts_dict(parts: PartFeatures) -> dict[str, np.ndarray]:
@@ -156,7 +150,7 @@ class Matcher:
     def cached_reference_parts(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
         """``reference_parts`` of each image (uint8 HxWx3), kept by content for the next call: the
         ones not kept are made together (``reference_parts_many``)."""
-        keys = [f"{_content_key(rgb)}:{self.bf16}" for rgb in images]  # made in this precision
+        keys = [content_digest(rgb, self.bf16) for rgb in images]  # made in this precision
         missing = {k: rgb for k, rgb in zip(keys, images) if k not in self._references}
         for key, parts in zip(missing, self.reference_parts_many(list(missing.values()))):
             self._references[key] = parts
