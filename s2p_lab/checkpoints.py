@@ -149,7 +149,7 @@ def read_checkpoint(path: Path, *, config: TrainConfig, model: nn.Module, disc: 
         samples = int(meta.get("s2p.samples", step * config.batch * world))
     except (KeyError, ValueError, TypeError, AttributeError, WeightsError) as exc:
         raise CheckpointError(f"{path.name}: unreadable checkpoint header ({' '.join(str(exc).split())})") from None
-    if saved != config.model:
+    if not saved.same_networks(config.model):  # the hint encoding follows this stage's synthesis
         raise CheckpointError(f"{path.name}: checkpoint was trained with another model config: {saved}")
     try:
         model.load_state_dict(section(tensors, "model"))

@@ -47,16 +47,16 @@ def _colorize(args: argparse.Namespace) -> int:
     sketches, batch = _sketch_inputs(args.sketch)
     styles = list(args.style or [])
     palette = load_palette(args.palette, args.palette_size) if args.palette else None
-    line_strength = check_strength(args.line_strength)  # before the model loads
-    reference_colors = (None if args.reference_colors is None
-                        else check_strength(args.reference_colors, "--reference-colors"))
-    reference_hints = None if args.reference_hints is None else check_count(args.reference_hints)
+    line_overlay = check_strength(args.line_overlay)  # before the model loads
+    color_strength = (None if args.reference_color_strength is None
+                      else check_strength(args.reference_color_strength, "--reference-color-strength"))
+    hint_count = None if args.reference_hint_count is None else check_count(args.reference_hint_count)
     sharpness = (1.0 if args.attention_sharpness is None
                  else check_sharpness(args.attention_sharpness, "--attention-sharpness"))
     confidence = None if args.match_confidence is None else check_confidence(args.match_confidence)
     options = {} if args.matcher is None else {"matcher": matcher_option(args.matcher)}
-    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_strength,
-                                          reference_colors=reference_colors, reference_hints=reference_hints,
+    colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_overlay,
+                                          reference_color_strength=color_strength, reference_hint_count=hint_count,
                                           attention_sharpness=sharpness, **options)
     if confidence is not None:
         colorizer.match_confidence = confidence

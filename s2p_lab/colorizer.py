@@ -38,11 +38,11 @@ from .hint_encoding import spread_within_reach, to_network_input, with_reference
 from .hints import Hints
 from .imageio import ImageSource, content_digest, load_image, resize_long_side
 from .models import ColorizationModel, StyleCode, load_model
-from .models import trained_hint_reach, trained_reference_hint_alpha
 from .models.blocks import check_sharpness, set_attention_sharpness
 from .palettes import Palette, load_palette
 from .refine import DEFAULT_MODE, bucket_fill, check_strength, check_mode, reference_samples, refine
 from .regions import RegionMap, region_map
+from .renamed import RenamedAttribute, renamed_keywords
 from .finishing import Finisher
 from .prepared import PreparedSketch
 from .rendering import Placement, Renderer, runnable_networks
@@ -68,17 +68,17 @@ class Colorizer:
     #: refinement when ``colorize`` is given no ``mode`` (``refine.MODES``)
     default_mode: str = DEFAULT_MODE
     #: the network sees each hint spread over its region up to this share of the longer side from
-    #: the hint (None: the whole region; 0: hints as drawn); ``from_pretrained`` sets what the
-    #: weights were trained with
-    hint_reach: float | None = 0.03
+    #: the hint (None: the whole region; 0: hints as drawn); set from the model config to what the
+    #: weights were trained with (``ModelConfig.hint_encoding``: 0.03 for the shipped weights)
+    hint_reach: float | None
     #: how far ``soft`` and ``flat`` move the region colors toward the reference's own spread of
     #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
-    reference_colors: float = 0.5
+    reference_color_strength: float = 0.5
     #: reference hints per output (``correspondence``): colors matched from the reference to the
     #: sketch's regions, given to the network beside the user's hints; 0 (the default) turns them
     #: off, 24 is the measured setting (model card: better with a reference of the same drawing,
     #: worse against the original colors with another illustration as the reference)
-    reference_hints: int = 0
+    reference_hint_count: int = 0
     #: a region gets a reference hint only where its cells' best matches are at least this similar
     #: on average (``correspondence.MIN_SIMILARITY``): a reference that holds something like the
     #: drawing gives hints, a landscape mostly none
@@ -87,10 +87,10 @@ class Colorizer:
     #: average (``correspondence.MIN_IMAGE_SIMILARITY``): a colored copy of the drawing passes, a
     #: patch-shuffled copy or another character mostly does not
     reference_image_similarity: float = MIN_IMAGE_SIMILARITY
-    #: the alpha of reference hints in the hint map the network sees; ``from_pretrained`` sets what
-    #: the weights were trained with (``models.trained_reference_hint_alpha``; 1, as a user's
-    #: hints, for the shipped weights)
-    reference_hint_alpha: float = 1.0
+    #: the alpha of reference hints in the hint map the network sees; set from the model config to
+    #: what the weights were trained with (``ModelConfig.hint_encoding``; 1, as a user's hints, for
+    #: the shipped weights)
+    reference_hint_alpha: float
     #: the alpha at which the matcher's region colors fill their regions in the hint map the
     #: network shades from (``matched_hint_map``)
     matched_alpha: float = 1.0
@@ -99,7 +99,11 @@ class Colorizer:
     match_confidence: float = 0.0
     #: the sampling temperature of ``colorize(seed=N)`` for N other than 0 (``Matcher.assign``)
     match_temperature: float = 0.5
+    #: earlier names of ``reference_color_strength`` and ``reference_hint_count`` (deprecated)
+    reference_colors = RenamedAttribute("reference_color_strength")
+    reference_hints = RenamedAttribute("reference_hint_count")
 
+    @renamed_keywords(reference_colors="reference_color_strength", reference_hints="reference_hint_count")
     def __init__(
         self,
         model: ColorizationModel,
@@ -109,8 +113,8 @@ class Colorizer:
         channels_last: bool = True,
         compile: bool = False,
         line_overlay: float = 1.0,
-        reference_colors: float | None = None,
-        reference_hints: int | None = None,
+        reference_color_strength: float | None = None,
+        reference_hint_count: int | None = None,
         attention_sharpness: float = 1.0,
         cache_size: int = 8,
         incremental: bool = True,
@@ -122,9 +126,9 @@ class Colorizer:
         ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
         over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
-        network's colors alone; ``check_strength``). ``reference_colors``: how far ``soft``
+        network's colors alone; ``check_strength``). ``reference_color_strength``: how far ``soft``
         and ``flat`` move the region colors toward the reference's spread of colors (None: the
-        class default, 0.5). ``reference_hints``: how many point hints matched from each reference
+        class default, 0.5). ``reference_hint_count``: how many point hints matched from each reference
         the network gets beside the user's (None: the class default, 0: none; 24 is the measured
         setting; ``render_references``). ``attention_sharpness``: the scale of the network's
         attention logits (1: as trained; above 1 each part of the sketch leans on its best-matching
@@ -138,13 +142,15 @@ class Colorizer:
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
         line_overlay = check_strength(line_overlay, "line_overlay")
-        if reference_colors is not None:
-            self.reference_colors = check_strength(reference_colors, "reference_colors")
-        if reference_hints is not None:
-            self.reference_hints = check_count(reference_hints, "reference_hints")
+        if reference_color_strength is not None:
+            self.reference_color_strength = check_strength(reference_color_strength, "reference_color_strength")
+        if reference_hint_count is not None:
+            self.reference_hint_count = check_count(reference_hint_count, "reference_hint_count")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = model.config
+        self.hint_reach = model.config.hint_encoding.reach
+        self.reference_hint_alpha = model.config.hint_encoding.reference_alpha
         self.bf16 = bf16_available(self.device) if bf16 is None else bool(bf16)
         self.amp_dtype: torch.dtype | None = self.autocast_dtype(self.device, bf16)
         self.backend, self.compiled = backend, bool(compile)
@@ -204,9 +210,8 @@ class Colorizer:
     ) -> "Colorizer":
         """Load shipped weights (``weights=None``), a weights folder, or a ``.safetensors`` file.
 
-        The network sees hints spread as it was trained to (``hint_reach`` from
-        ``models.trained_hint_reach``: 0.03 for the shipped weights, 0 for v0.2's and older), and
-        reference hints at the alpha it was trained with (``reference_hint_alpha``).
+        The network sees hints as it was trained to (its config's ``hint_encoding``: each hint
+        spread over 3 % of the longer side for the shipped weights, as drawn for v0.2's and older).
         ``matcher``: the shipped region matcher by default, a matcher folder, or False for none.
         """
         path = PRETRAINED_DIR if weights is None else weights
@@ -219,10 +224,7 @@ class Colorizer:
         # the frozen backbones are read straight into the precision the colorizer runs in: this
         # colorizer owns the model and runs it only under its autocast (no float32 copies kept)
         backbone_dtype = cls.autocast_dtype(resolve_device(device), kwargs.get("bf16"), kwargs.get("backend", "torch"))
-        colorizer = cls(load_model(path, backbone_dtype), device=device, **kwargs)
-        colorizer.hint_reach = trained_hint_reach(path)
-        colorizer.reference_hint_alpha = trained_reference_hint_alpha(path)
-        return colorizer
+        return cls(load_model(path, backbone_dtype), device=device, **kwargs)
 
     # ------------------------------------------------------------------ cached stages
     def clear_cache(self) -> None:
@@ -348,9 +350,9 @@ class Colorizer:
     def matched_hints(self, prepared: PreparedSketch, reference: ImageSource, hints: object = None,
                       count: int | None = None) -> Hints:
         """The reference hints for one reference (``correspondence.reference_hints``): up to
-        ``count`` (None: ``self.reference_hints``) point hints with colors matched from the
+        ``count`` (None: ``self.reference_hint_count``) point hints with colors matched from the
         reference, none in a region the user's ``hints`` already color."""
-        count = self.reference_hints if count is None else check_count(count, "reference_hints")
+        count = self.reference_hint_count if count is None else check_count(count, "reference_hint_count")
         if count == 0:
             return Hints()
         match = self._matches.match((prepared.key, prepared.processing_size), prepared.processing_lines,
@@ -439,7 +441,7 @@ class Colorizer:
         if matching and mode == "flat" and styles and all(c is not None for c in colors):
             return np.stack([self.matched_flat(prepared, c) for c in colors])  # type: ignore[arg-type]
         codes = self.encode_styles(styles or None) if codes is None else codes
-        count = self.reference_hints if count is None else check_count(count, "reference_hints")
+        count = self.reference_hint_count if count is None else check_count(count, "reference_hint_count")
         maps: list[torch.Tensor | None] = []
         # the user's hints spread once for every reference
         user = self._spread_hints(hints, prepared) if any(c is not None for c in colors) else None
@@ -478,6 +480,7 @@ class Colorizer:
         reference = spread_within_reach(matched.to_map(*prepared.processing_size), regions, self.hint_reach)
         return to_network_input(with_reference_hints(user, reference, regions, self.reference_hint_alpha))
 
+    @renamed_keywords(reference_colors="reference_color_strength")
     def refine(
         self,
         prepared: PreparedSketch,
@@ -488,7 +491,7 @@ class Colorizer:
         recolor: dict[int, tuple[int, int, int]] | None = None,
         bucket: tuple[np.ndarray, np.ndarray] | None = None,
         reference: np.ndarray | None = None,
-        reference_colors: float | None = None,
+        reference_color_strength: float | None = None,
     ) -> np.ndarray:
         """Region refinement of one network output at the processing size (``refine.refine``).
 
@@ -497,7 +500,7 @@ class Colorizer:
         left to the network, which follows them better than a fill does where outlines are open.
         ``bucket``: ``paint_buckets(hints, prepared, mode)``, computed once for many outputs.
         ``reference``: the output's reference as ``reference_samples``; the region colors move
-        ``reference_colors`` (None: ``self.reference_colors``) of the way to its spread of colors.
+        ``reference_color_strength`` (None: ``self.reference_color_strength``) of the way to its spread of colors.
         """
         mode = check_mode(self.default_mode if mode is None else mode)
         if mode == "raw" and palette is None and not recolor:
@@ -507,7 +510,8 @@ class Colorizer:
         return refine(rgb, self.regions(prepared), mode, None,
                       palette_colors=None if palette is None else palette.array(), assignment=recolor, bucket=bucket,
                       reference_lab=reference,
-                      reference_strength=self.reference_colors if reference_colors is None else reference_colors)
+                      reference_strength=(self.reference_color_strength if reference_color_strength is None
+                                          else reference_color_strength))
 
     def paint_buckets(self, hints: object, prepared: PreparedSketch, mode: str | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -539,6 +543,7 @@ class Colorizer:
         return self.finisher.layers(prepared, rgb, self.regions(prepared), self.line_overlay)
 
     # ------------------------------------------------------------------ the contract
+    @renamed_keywords(reference_hints="reference_hint_count")
     def colorize(
         self,
         sketch: ImageSource,
@@ -549,7 +554,7 @@ class Colorizer:
         mode: str | None = None,
         palette: object = None,
         recolor: dict[int, tuple[int, int, int]] | None = None,
-        reference_hints: int | None = None,
+        reference_hint_count: int | None = None,
         layers: bool = False,
     ) -> list[Image.Image] | list["Layers"]:
         """Colorize ``sketch`` once per style reference (or once from hints alone).
@@ -563,8 +568,8 @@ class Colorizer:
         ``"soft"``, ``"flat"`` or ``"raw"`` (None: ``default_mode``). ``palette``: a ``Palette``,
         its JSON dict or file, or an image to take one from; every region is snapped to its
         nearest palette color. ``recolor``: region label (``regions(prepared)``) -> RGB, regions
-        recolored by hand. ``reference_hints``: point hints matched from each reference that the
-        network gets beside ``hints`` (None: ``self.reference_hints``; 0: none;
+        recolored by hand. ``reference_hint_count``: point hints matched from each reference that the
+        network gets beside ``hints`` (None: ``self.reference_hint_count``; 0: none;
         ``render_references``). Returns RGB images at the sketch's original size; with ``layers``,
         each as ``layers.Layers`` instead (line art, flat colors, shading; ``Layers.image`` is the
         picture, ``layers.save_layers`` writes the PNGs and a layered PSD).
@@ -579,9 +584,9 @@ class Colorizer:
         styles = [s if isinstance(s, StyleCode) else load_image(s, mode="RGB") for s in styles or []]
         codes = self.encode_styles(styles or None)
         bucket = self.paint_buckets(hints, prepared, mode)
-        samples = (self.reference_samples(styles) if styles and self.reference_colors > 0 and mode != "raw"
+        samples = (self.reference_samples(styles) if styles and self.reference_color_strength > 0 and mode != "raw"
                    else [None] * max(1, len(styles)))
-        rendered = self.render_references(prepared, hints, styles, codes, reference_hints, mode=mode, seed=seed)
+        rendered = self.render_references(prepared, hints, styles, codes, reference_hint_count, mode=mode, seed=seed)
         refined = [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference)
                    for rgb, reference in zip(rendered, samples)]
         if layers:

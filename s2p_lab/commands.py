@@ -1,6 +1,6 @@
 """What every ``s2p`` command shares: exit codes, the one-line error guard, the argument parser.
 
-A leaf module (it imports only ``errors``), so that the command line and the modules whose
+A leaf module (it imports only ``errors`` and ``renamed``), so that the command line and the modules whose
 commands it runs (train, eval, bench) never import each other.
 """
 
@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 
 from .errors import S2PError
+from .renamed import add_renamed_option
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -51,21 +52,25 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_refinement_options(parser: argparse.ArgumentParser) -> None:
-    """``--line-strength``, ``--reference-colors``, ``--reference-hints``, ``--matcher``,
-    ``--match-confidence`` and ``--attention-sharpness``,
-    as ``s2p colorize`` and ``s2p eval`` both take them (each command checks the values before
-    loading a model)."""
-    parser.add_argument("--line-strength", type=float, default=1.0, metavar="S",
+    """``--line-overlay``, ``--reference-color-strength``, ``--reference-hint-count``, ``--matcher``,
+    ``--match-confidence`` and ``--attention-sharpness``, named as the ``Colorizer`` settings they
+    set, as ``s2p colorize`` and ``s2p eval`` both take them (each command checks the values before
+    loading a model). The earlier ``--line-strength``, ``--reference-colors`` and
+    ``--reference-hints`` still work (deprecated)."""
+    parser.add_argument("--line-overlay", type=float, default=1.0, metavar="S",
                         help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
                              "0 the network's colors alone")
-    parser.add_argument("--reference-colors", type=float, default=None, metavar="S",
+    parser.add_argument("--reference-color-strength", type=float, default=None, metavar="S",
                         help="how far the region colors move toward the reference's own spread of colors: "
                              "0 the network's colors, 1 the reference's (default: the colorizer's, 0.5; "
                              "not in raw mode)")
-    parser.add_argument("--reference-hints", type=int, default=None, metavar="N",
+    parser.add_argument("--reference-hint-count", type=int, default=None, metavar="N",
                         help="point hints with colors matched from each reference to the sketch's regions, "
                              "given to the network beside yours (default 0: none; 24 helps with a reference of the "
                              "same drawing, see the model card)")
+    add_renamed_option(parser, "--line-strength", "--line-overlay", type=float)
+    add_renamed_option(parser, "--reference-colors", "--reference-color-strength", type=float)
+    add_renamed_option(parser, "--reference-hints", "--reference-hint-count", type=int)
     parser.add_argument("--matcher", default=None, metavar="DIR",
                         help="region matcher folder (default: the shipped one); 'none': the network alone, as before v0.4")
     parser.add_argument("--match-confidence", type=float, default=None, metavar="P",

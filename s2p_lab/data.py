@@ -59,11 +59,11 @@ class SynthesisConfig:
     hint_reach: float = 0.03  # how far a hint spreads, as a share of the long side (as ``Colorizer.hint_reach``)
     p_reference_tone: float = 0.0  # the reference alone gets a brightness and saturation change
     # of the samples with a reference: hints matched from it, as the colorizer's reference hints
-    # (``Colorizer.reference_hints``) give them, at ``reference_hint_alpha`` in the hint map
+    # (``Colorizer.reference_hint_count``) give them, at ``reference_hint_alpha`` in the hint map
     p_reference_hints: float = 0.0
     reference_hint_alpha: float = 0.5  # below 1 the network can tell them from the user's (alpha 1)
     reference_hint_errors: float = 0.3  # share of them that take the color of a wrong place
-    max_reference_hints: int = 24  # 1..this many per sample (the colorizer's usual ``reference_hints``)
+    max_reference_hints: int = 24  # 1..this many per sample (the colorizer's usual ``reference_hint_count``)
     extractors: tuple[str, ...] = ("xdog", "highpass", "adaptive")
 
 

@@ -33,3 +33,8 @@ class CheckpointError(WeightsError):
 
 class TrainingError(S2PError):
     """Training cannot go on (no usable images, non-finite loss)."""
+
+
+class InitWeightsError(TrainingError):
+    """The weights a training config starts from (``init``) are not the file it names by content
+    hash (``init_sha256``): another version of them, so the run would not repeat the recipe."""

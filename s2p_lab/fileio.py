@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
-__all__ = ["IMAGE_SUFFIXES", "list_image_files", "write_bytes_atomic"]
+__all__ = ["IMAGE_SUFFIXES", "file_sha256", "list_image_files", "write_bytes_atomic"]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, in hex: the content hash that names a weights file."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:

@@ -32,21 +32,30 @@ __all__ = ["HintEncoding", "reach_pixels", "spread_within_reach", "to_network_in
 class HintEncoding:
     """How a network was trained to see hints: ``reach``, the share of the longer side each hint
     spreads over its region (None: the whole region; 0: as drawn), and ``reference_alpha``, the
-    alpha of reference hints (1: as a user's)."""
+    alpha of reference hints (1: as a user's).
+
+    A field of the model config (``models.ModelConfig.hint_encoding``), so it is saved with the
+    weights: training fills it from its synthesis settings (``from_synthesis``) and
+    ``Colorizer`` sends hints the same way. The defaults are what a network trained without
+    spread or reference hints saw (v0.2 and older, and ``data.SynthesisConfig()``)."""
 
     reach: float | None = 0.0
     reference_alpha: float = 1.0
 
     @classmethod
-    def from_synthesis(cls, synthesis: dict) -> "HintEncoding":
-        """The encoding a training run used (``data.SynthesisConfig`` as a dict): its ``hint_reach``
-        where it spread hints at all (``p_spread_hints`` > 0, else 0: as drawn), its
+    def from_synthesis(cls, synthesis: object) -> "HintEncoding":
+        """The encoding a training run used (``data.SynthesisConfig``, or one as a dict): its
+        ``hint_reach`` where it spread hints at all (``p_spread_hints`` > 0, else 0: as drawn), its
         ``reference_hint_alpha`` where it gave reference hints (``p_reference_hints`` > 0, else 1:
         a run that never saw them takes them as a user's hints)."""
-        spread = float(synthesis.get("p_spread_hints", 0.0) or 0.0) > 0
-        with_references = float(synthesis.get("p_reference_hints", 0.0) or 0.0) > 0
-        return cls(float(synthesis.get("hint_reach", 0.03)) if spread else 0.0,
-                   float(synthesis.get("reference_hint_alpha", 0.5)) if with_references else 1.0)
+        def get(name: str, default: float) -> float:
+            value = synthesis.get(name, default) if isinstance(synthesis, dict) else getattr(synthesis, name, default)
+            return float(value or 0.0)
+
+        spread = get("p_spread_hints", 0.0) > 0
+        with_references = get("p_reference_hints", 0.0) > 0
+        return cls(get("hint_reach", 0.03) if spread else 0.0,
+                   get("reference_hint_alpha", 0.5) if with_references else 1.0)
 
 
 def reach_pixels(reach: float | None, shape: tuple[int, ...]) -> float | None:

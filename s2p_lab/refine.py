@@ -12,7 +12,7 @@ Modes (``MODES``):
   that hint's color (``bucket_fill``).
 
 With a reference, ``soft`` and ``flat`` first move the region colors part of the way toward the
-reference's own spread of colors (``transfer_colors``; ``Colorizer.reference_colors``).
+reference's own spread of colors (``transfer_colors``; ``Colorizer.reference_color_strength``).
 
 The sketch lines are laid over the result afterwards in every mode (``Colorizer.finish``). All of
 this is whole-array work on the processing-size image: a few tens of milliseconds at 512 px.
@@ -40,7 +40,7 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def check_strength(value: float, name: str = "--line-strength") -> float:
+def check_strength(value: float, name: str = "--line-overlay") -> float:
     """``value`` as a float if it lies in 0..1 (a strength: how dark the lines are laid over the
     colors, how far colors move toward the reference's); otherwise an ``S2PError`` naming ``name``."""
     value = float(value)

@@ -49,11 +49,11 @@ from .data import IllustrationDataset, SampleStream
 from .errors import CheckpointError, TrainingError, WeightsError
 from .fileio import write_bytes_atomic
 from .losses import DiscriminatorObjective, GeneratorObjective
-from .models import ColorizationModel, Discriminator, reference_hint_alpha, save_model, spread_reach
+from .models import ColorizationModel, Discriminator, save_model
 from .runtime import bf16_available
 from .schedule import ScheduleFitter, gan_weight, lr_scale
 from .train_cli import add_arguments, config_from_args
-from .train_config import TrainConfig
+from .train_config import TrainConfig, check_init
 
 __all__ = ["ScheduleFitter", "TrainConfig", "Trainer", "TrainingError", "add_arguments", "checkpoint_path",
            "config_from_args", "gan_weight", "list_checkpoints", "lr_scale", "main", "run",
@@ -193,12 +193,14 @@ class Trainer:
         self.checkpoint_horizon = position.horizon
 
     def restore(self, resume: bool) -> Path | None:
-        """The weights to start from: the newest checkpoint (``resume``, returned), else ``init``.
+        """The weights to start from: the newest checkpoint (``resume``, returned), else ``init``
+        (checked against ``init_sha256`` first).
 
         A resumed stage has everything in its checkpoint, so its ``init`` file may be gone.
         """
         found = self.resume() if resume else None
         if found is None and self.config.init:
+            check_init(self.config)
             self._load_init(self.config.init)
         return found
 
@@ -392,10 +394,7 @@ class Trainer:
                 break
         bar.close()
         if self.is_main and finished:
-            # how the network saw hints, so that the colorizer sends them the same way
-            extra = {"trained_steps": self.step, "train_seconds": round(self.seconds, 1),
-                     "hint_reach": spread_reach(c.to_dict()["synthesis"]),
-                     "reference_hint_alpha": reference_hint_alpha(c.to_dict()["synthesis"])}
+            extra = {"trained_steps": self.step, "train_seconds": round(self.seconds, 1)}
             if self.ema is not None:
                 extra["ema"] = c.ema
             save_model(self.model, self.out / "final", extra, state=self.ema_state())

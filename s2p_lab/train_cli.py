@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from .errors import TrainingError
+from .renamed import add_renamed_option
 from .train_config import FLAGS, TrainConfig, load_config
 
 __all__ = ["add_arguments", "config_from_args"]
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, help=f"(default {d.checkpoint_every})")
     parser.add_argument("--sample-every", type=int, help=f"(default {d.sample_every})")
     parser.add_argument("--log-every", type=int, help=f"(default {d.log_every})")
-    parser.add_argument("--keep", type=int, help=f"checkpoints to keep (default {d.keep_checkpoints})")
+    parser.add_argument("--keep-checkpoints", type=int, help=f"checkpoints to keep (default {d.keep_checkpoints})")
+    add_renamed_option(parser, "--keep", "--keep-checkpoints", type=int)
     parser.add_argument("--seed", type=int, help=f"initial weights and the data stream (default {d.seed})")
     parser.add_argument("--workers", type=int, help="data loader processes (default 0)")
     parser.add_argument("--ema", type=float, help="decay of a moving average of the weights, e.g. 0.995: the final "
@@ -77,6 +79,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             changes[path.strip()] = json.loads(raw)
         except ValueError:
             changes[path.strip()] = raw  # a bare string
+    if "init" in changes and "init_sha256" not in changes:  # --init names other weights than the file's init
+        changes["init_sha256"] = ""
     if args.config:
         base = load_config(args.config)
     else:

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .data import SynthesisConfig
-from .errors import TrainingError, WeightsError
+from .errors import InitWeightsError, TrainingError, WeightsError
+from .fileio import file_sha256
+from .hint_encoding import HintEncoding
 from .losses import LossWeights
 from .models import ModelConfig
 
@@ -37,6 +39,7 @@ class TrainConfig:
     data: str = ""  # folder of color illustrations (the validation split is always left out)
     out: str = "runs/s2p"  # checkpoints, samples, log and the final weights
     init: str = ""  # start from these weights (a folder or .safetensors; a checkpoint brings its discriminator)
+    init_sha256: str = ""  # the sha256 of init's weights file: training checks it before it starts ("": unchecked)
     notes: str = ""  # free text kept with the run (what this stage is, what differs from the recipe)
     # schedule
     steps: int = 1000  # train until this step
@@ -60,7 +63,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     sample_every: int = 500
     log_every: int = 25
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)  # its hint_encoding follows synthesis (validate)
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -101,7 +104,10 @@ class TrainConfig:
         return TrainConfig.from_dict(tree, source=source)
 
     def validate(self) -> "TrainConfig":
-        """Raise TrainingError (one line, naming the field and its flag) for values out of range."""
+        """Raise TrainingError (one line, naming the field and its flag) for values out of range.
+
+        Also sets ``model.hint_encoding`` from the synthesis settings: the network learns to see
+        hints as they draw them, and its config keeps that with the weights."""
         at_least_one = ("steps", "batch", "checkpoint_every", "keep_checkpoints", "log_every", "sample_every")
         for name in at_least_one:
             if getattr(self, name) < 1:
@@ -115,6 +121,10 @@ class TrainConfig:
                 raise TrainingError(f"{flag_name(name)} must be a positive number, got {value}")
         if not 0.0 <= self.ema < 1.0:
             raise TrainingError(f"{flag_name('ema')} must be 0 (off) or a decay below 1 such as 0.995, got {self.ema}")
+        if self.init_sha256 and not (self.init and len(self.init_sha256) == 64
+                                     and set(self.init_sha256) <= set("0123456789abcdef")):
+            raise TrainingError(f"init_sha256 must be the 64 lowercase hex digits of init's sha256, with init "
+                                f"set, got {self.init_sha256!r}")
         if not 0.0 <= self.cosine_end <= 1.0:
             raise TrainingError(f"{flag_name('cosine_end')} must be within 0..1, got {self.cosine_end}")
         try:
@@ -134,6 +144,9 @@ class TrainConfig:
             raise TrainingError("synthesis.reference_hint_alpha must be above 0 and at most 1, and "
                                 f"synthesis.max_reference_hints at least 1, got {s.reference_hint_alpha} and "
                                 f"{s.max_reference_hints}")
+        if not 0.0 <= s.hint_reach <= 1.0:
+            raise TrainingError(f"synthesis.hint_reach must be a share of the longer side (0..1), got {s.hint_reach}")
+        self.model = dataclasses.replace(self.model, hint_encoding=HintEncoding.from_synthesis(s))
         from .sketch import EXTRACTORS
 
         known = set(EXTRACTORS)
@@ -152,14 +165,29 @@ FLAGS = {
     "data": "--data", "out": "--out", "init": "--init", "steps": "--steps", "schedule_steps": "--schedule-steps",
     "lr": "--lr", "lr_disc": "--lr-disc", "warmup": "--warmup", "cosine_end": "--cosine-end",
     "gan_start": "--gan-start", "batch": "--batch", "size": "--size", "seed": "--seed", "workers": "--workers", "ema": "--ema",
-    "checkpoint_every": "--checkpoint-every", "keep_checkpoints": "--keep", "sample_every": "--sample-every",
+    "checkpoint_every": "--checkpoint-every", "keep_checkpoints": "--keep-checkpoints", "sample_every": "--sample-every",
     "log_every": "--log-every", "model.base_channels": "--base-channels", "model.style_transfer": "--style-transfer",
 }
 
 
 def flag_name(path: str) -> str:
-    """``keep_checkpoints (--keep)``: the field and, where it has one, its flag."""
+    """``keep_checkpoints (--keep-checkpoints)``: the field and, where it has one, its flag."""
     return f"{path} ({FLAGS[path]})" if path in FLAGS else path
+
+
+def check_init(config: TrainConfig) -> Path:
+    """The weights file ``config.init`` names, checked against ``config.init_sha256`` where set
+    (``InitWeightsError`` when it differs: another version of the parent weights)."""
+    from .models.build import weights_file
+
+    file = weights_file(config.init)
+    if config.init_sha256:
+        found = file_sha256(file)
+        if found != config.init_sha256:
+            raise InitWeightsError(f"init {file}: sha256 {found[:12]}... is not the init_sha256 "
+                                   f"{config.init_sha256[:12]}... the config names: other weights than the "
+                                   "stage was trained from")
+    return file
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:

@@ -227,8 +227,8 @@ def test_bf16_agrees_with_fp32() -> None:
     hints = {"points": [{"x": 0.5, "y": 0.5, "rgb": [30, 200, 60], "radius": 0.05}]}
     # the network's colors (reference colors 0), then the default, whose reference colors stretch
     # the draft's chroma and with it the rounding differences (the first reference is noise)
-    for strength, (rel, p999) in ((0.0, (1e-2, 6)), (Colorizer.reference_colors, (2e-2, 10))):
-        fp32.reference_colors = bf16.reference_colors = strength
+    for strength, (rel, p999) in ((0.0, (1e-2, 6)), (Colorizer.reference_color_strength, (2e-2, 10))):
+        fp32.reference_color_strength = bf16.reference_color_strength = strength
         for a, b in zip(bf16.colorize(sketch, styles, hints=hints, size=192),
                         fp32.colorize(sketch, styles, hints=hints, size=192)):
             a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)

@@ -420,6 +420,11 @@ def test_transfer_explorer_click_shows_attention(lab, chromium_browser, tmp_path
         box = canvas.bounding_box()
         # not page.mouse.click at the box: with cells still laid out below, the canvas could move
         canvas.click(position={"x": 0.5 * box["width"], "y": 0.15 * box["height"]})
+        # the caption names the clicked point once its render is shown (an initial render still
+        # arriving under load may change the image first)
+        page.wait_for_function(
+            "() => document.querySelector('.s2p-transfer-explorer').innerText.includes('output point (0.50, 0.15)')",
+            timeout=180_000, polling=250)
         _wait_new_srcs(page, reference, before, 1)
         caption = explorer.inner_text()
         assert "output point (0.50, 0.15)" in caption, caption[-500:]

@@ -279,10 +279,10 @@ def test_hints_file_problems(files, tmp_path: Path, capsys) -> None:
 # ---------------------------------------------------------------------------------- options
 
 
-def test_line_strength_lightens_only_the_lines(files, tmp_path: Path, capsys) -> None:
+def test_line_overlay_lightens_only_the_lines(files, tmp_path: Path, capsys) -> None:
     outputs = {}
     for strength in ("1", "0.5", "0"):
-        code, _, err = run(colorize(files, "--style", files["red"], "--line-strength", strength,
+        code, _, err = run(colorize(files, "--style", files["red"], "--line-overlay", strength,
                                     "-o", tmp_path / strength), capsys)
         assert code == 0, err
         with Image.open(tmp_path / strength / "red.png") as im:
@@ -300,9 +300,9 @@ def test_line_strength_lightens_only_the_lines(files, tmp_path: Path, capsys) ->
 
 
 @pytest.mark.parametrize("strength", ["-0.1", "1.5", "nan"])
-def test_bad_line_strength(files, capsys, strength: str) -> None:
-    assert_bad_input(run(colorize(files, "-o", "out", "--line-strength", strength), capsys), "--line-strength")
-    assert_bad_input(run(colorize(files, "-o", "out", "--reference-colors", strength), capsys), "--reference-colors")
+def test_bad_line_overlay(files, capsys, strength: str) -> None:
+    assert_bad_input(run(colorize(files, "-o", "out", "--line-overlay", strength), capsys), "--line-overlay")
+    assert_bad_input(run(colorize(files, "-o", "out", "--reference-color-strength", strength), capsys), "--reference-color-strength")
 
 
 @pytest.mark.parametrize("sharpness", ["0", "-2", "nan", "17"])
@@ -313,13 +313,13 @@ def test_bad_attention_sharpness(files, capsys, sharpness: str) -> None:
                      "--attention-sharpness")
 
 
-def test_reference_colors_move_the_colors_toward_the_reference(files, tmp_path: Path, capsys) -> None:
+def test_reference_color_strength_moves_the_colors_toward_the_reference(files, tmp_path: Path, capsys) -> None:
     """The network alone (``--matcher none``): the same network output at 0 and 1; at 1 the colors
     are nearer the (red) reference's."""
     outputs = {}
     for strength in ("0", "1"):
         for mode in ("soft", "raw"):
-            code, _, err = run(colorize(files, "--style", files["red"], "--reference-colors", strength, "--matcher", "none",
+            code, _, err = run(colorize(files, "--style", files["red"], "--reference-color-strength", strength, "--matcher", "none",
                                         "--mode", mode, "-o", tmp_path / f"{mode}{strength}"), capsys)
             assert code == 0, err
             with Image.open(tmp_path / f"{mode}{strength}" / "red.png") as im:

@@ -22,6 +22,7 @@ from s2p_lab.evaluation import (
     evaluate,
     hint_adherence,
     hue_entropy,
+    lab_to_rgb,
     line_fidelity,
     main,
     pick_references,
@@ -128,23 +129,24 @@ def test_rgb_to_lab_known_colors() -> None:
         rgb_to_lab(np.zeros((4, 4), np.uint8))
 
 
-def _lab_to_srgb_u8(lab: np.ndarray) -> np.ndarray:
-    """Inverse of rgb_to_lab for building test images (D65, sRGB)."""
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * [0.95047, 1.0, 1.08883]
-    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]])
-    lin = np.clip(xyz @ np.linalg.inv(m).T, 0, 1)
-    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-    return np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8)
+def test_lab_to_rgb_gives_every_color_back() -> None:
+    """``lab_to_rgb`` inverts ``rgb_to_lab`` exactly on uint8 colors (the project's one CIELAB, the
+    reference hints' too); colors outside sRGB are clipped."""
+    rgb = np.random.default_rng(0).integers(0, 256, (200_000, 3), dtype=np.uint8)
+    assert np.array_equal(lab_to_rgb(rgb_to_lab(rgb)), rgb)
+    corners = np.array(np.meshgrid([0, 255], [0, 255], [0, 255], indexing="ij"), np.uint8).reshape(3, -1).T
+    assert np.array_equal(lab_to_rgb(rgb_to_lab(corners)), corners)
+    assert lab_to_rgb(np.array([[100.0, 0.0, 0.0], [50.0, 200.0, 0.0]])).tolist()[0] == [255, 255, 255]
+    assert lab_to_rgb(np.zeros((4, 5, 3))).shape == (4, 5, 3)
+    with pytest.raises(ImageError):
+        lab_to_rgb(np.zeros((4, 4)))
 
 
 def _hue_stripes(hues: list[float], lightness: float = 60.0, chroma: float = 30.0,
                  width: int = 8, height: int = 24) -> np.ndarray:
     rad = np.radians(hues)
     lab = np.stack([np.full(len(hues), lightness), chroma * np.cos(rad), chroma * np.sin(rad)], axis=-1)
-    colors = _lab_to_srgb_u8(lab)
+    colors = lab_to_rgb(lab)
     return np.repeat(np.repeat(colors[None], height, axis=0), width, axis=1)
 
 
@@ -215,7 +217,7 @@ def _palette_image(rng: np.random.Generator, hues: list[float], size: tuple[int,
     light = cv2.resize(rng.uniform(35, 85, (6, 8)), (w, h), interpolation=cv2.INTER_LINEAR)
     chroma = cv2.resize(rng.uniform(25, 55, (6, 8)), (w, h), interpolation=cv2.INTER_LINEAR)
     hue = np.radians(np.asarray(hues)[labels] + rng.normal(0, 6, (h, w)))
-    return _lab_to_srgb_u8(np.stack([light, chroma * np.cos(hue), chroma * np.sin(hue)], axis=-1))
+    return lab_to_rgb(np.stack([light, chroma * np.cos(hue), chroma * np.sin(hue)], axis=-1))
 
 
 def _recolored_copy(ref: np.ndarray, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
@@ -450,10 +452,10 @@ def test_command_line_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert "not a directory" in capsys.readouterr().err
     assert main(["--pairs", str(tmp_path)]) == 2
     assert "no images" in capsys.readouterr().err
-    assert main(["--pairs", str(tmp_path), "--line-strength", "2"]) == 2
-    assert "--line-strength" in capsys.readouterr().err
-    assert main(["--pairs", str(tmp_path), "--reference-colors", "-1"]) == 2
-    assert "--reference-colors" in capsys.readouterr().err
+    assert main(["--pairs", str(tmp_path), "--line-overlay", "2"]) == 2
+    assert "--line-overlay" in capsys.readouterr().err
+    assert main(["--pairs", str(tmp_path), "--reference-color-strength", "-1"]) == 2
+    assert "--reference-color-strength" in capsys.readouterr().err
 
 
 def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -473,11 +475,11 @@ def test_command_line_runs_with_saved_weights(tmp_path: Path, capsys: pytest.Cap
     code = main(["--pairs", str(tmp_path / "pairs"), "--sketches", str(tmp_path / "sketches"),
                  "--styles", str(tmp_path / "styles"), "--n-refs", "3", "--size", "64", "--weights",
                  str(weights), "--device", "cpu", "--json", str(out), "--no-progress", "--include-training",
-                 "--n-real", "4", "--hint-auc-pairs", "1", "--line-strength", "0.7", "--reference-colors", "0.25"])
+                 "--n-real", "4", "--hint-auc-pairs", "1", "--line-overlay", "0.7", "--reference-color-strength", "0.25"])
     assert code == 0
     result = json.loads(out.read_text())
-    assert result["settings"]["line_strength"] == 0.7
-    assert result["settings"]["reference_colors"] == 0.25
+    assert result["settings"]["line_overlay"] == 0.7
+    assert result["settings"]["reference_color_strength"] == 0.25
     ha = result["hint_auc"]
     if ha["available"]:  # one image: its own Hint-AUC is the mean
         model = ha["methods"]["model"]

@@ -97,7 +97,7 @@ def test_sigkill_then_resume(tmp_path: Path, data: Path) -> None:
     every = 3
     command = [
         sys.executable, "-m", "s2p_lab.cli", "train", "--data", str(data), "--size", "32", "--batch", "2",
-        "--checkpoint-every", str(every), "--keep", "2", "--out", "out", "--no-progress",
+        "--checkpoint-every", str(every), "--keep-checkpoints", "2", "--out", "out", "--no-progress",
         "--base-channels", "8", "--log-every", "1", "--sample-every", "1000",
     ]
     out = tmp_path / "out"
@@ -368,7 +368,7 @@ def test_only_keep_newest_checkpoints_remain(tmp_path: Path, data: Path) -> None
 def test_keep_from_the_command_line(tmp_path: Path, data: Path) -> None:
     code = cli_main([
         "train", "--data", str(data), "--steps", "3", "--size", "32", "--batch", "2", "--out", "run",
-        "--no-progress", "--base-channels", "8", "--checkpoint-every", "1", "--keep", "2", "--fp32",
+        "--no-progress", "--base-channels", "8", "--checkpoint-every", "1", "--keep-checkpoints", "2", "--fp32",
     ])
     assert code == 0
     assert steps_of(tmp_path / "run") == [2, 3]
@@ -378,7 +378,7 @@ def test_keep_from_the_command_line(tmp_path: Path, data: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--keep", "0"), ("--keep", "-1"), ("--checkpoint-every", "0"), ("--log-every", "0"),
+    [("--keep-checkpoints", "0"), ("--keep-checkpoints", "-1"), ("--checkpoint-every", "0"), ("--log-every", "0"),
      ("--sample-every", "0"), ("--lr", "nan"), ("--lr", "-1"), ("--steps", "0"), ("--batch", "0"),
      ("--size", "20"), ("--size", "36")],
 )

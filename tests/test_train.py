@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from s2p_lab.data import IllustrationDataset, SynthesisConfig
-from s2p_lab.models import trained_hint_reach
 from s2p_lab.train import TrainConfig, Trainer, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,17 +198,26 @@ def test_bad_set_and_missing_data_are_refused(tmp_path: Path, color_images: Path
 
 
 def test_shipped_stage_configs(sample_dir: Path) -> None:
-    """The shipped weights' config and training record match the repository's config files."""
+    """The shipped weights' config names its stages' config files, and they match it: stage 2 is
+    stage 1 resumed from its last checkpoint with one synthesis setting changed."""
     from s2p_lab.train_config import load_config
 
     shipped = json.loads((ROOT / "s2p_lab" / "pretrained" / "config.json").read_text())
-    v03 = load_config(ROOT / "configs" / "v0.3.json").validate()
-    assert v03.model.to_dict() == shipped["model"]
+    stages = [load_config(ROOT / stage["config"]).validate() for stage in shipped["stages"]]
+    assert [stage["config"] for stage in shipped["stages"]] == ["configs/v0.3.json", "configs/v0.3-stage2.json"]
+    v03, second = stages
+    assert v03.model.to_dict() == second.model.to_dict() == shipped["model"], "the hint encoding included"
     assert (v03.model.sketch_backbone, v03.model.reference_backbone) == ("efficientnet_lite0", "dinov2_small")
-    assert v03.size == 256 and v03.model.style_size == 256 and v03.init == "s2p_lab/pretrained"
-    assert sum(stage["steps"] for stage in shipped["stages"]) == shipped["trained_steps"]
-    assert shipped["stages"][0]["command"] == "s2p train --config configs/v0.3.json"
-    assert f"--out {v03.out} --steps {shipped['trained_steps']} --resume" in shipped["stages"][1]["command"]
+    assert v03.size == 256 and v03.model.style_size == 256 and v03.init == "s2p_lab/pretrained/history/v0.2"
+    assert sum(stage["steps"] for stage in shipped["stages"]) == shipped["trained_steps"] == second.steps
+    assert second.init == f"{v03.out}/ckpt-{v03.steps:07d}.safetensors" and second.schedule_steps == v03.steps
+    assert second.synthesis.p_no_reference == 0.2
+    same = {**second.to_dict(), "init": v03.init, "init_sha256": v03.init_sha256, "notes": "", "steps": v03.steps,
+            "synthesis": {**second.to_dict()["synthesis"], "p_no_reference": v03.synthesis.p_no_reference}}
+    assert same == {**v03.to_dict(), "notes": ""}, "everything else as stage 1"
+    for stage in shipped["stages"]:
+        assert stage["command"].startswith(f"s2p train --config {stage['config']}")
+    assert shipped["stages"][1]["command"].endswith(" --resume")
     for name in ("self", "efficientnet", "dinov2"):  # the comparison: one model field apart, all else equal
         arm = load_config(ROOT / "configs" / f"v0.3-compare-{name}.json").validate()
         same = {**arm.to_dict(), "out": "", "notes": "", "model": {**arm.model.to_dict(), "sketch_backbone": "",
@@ -218,9 +226,15 @@ def test_shipped_stage_configs(sample_dir: Path) -> None:
         assert same == {**dino, "out": "", "notes": "", "model": {**dino["model"], "sketch_backbone": "",
                                                                   "reference_backbone": ""}}
     card = (ROOT / "s2p_lab" / "pretrained" / "MODEL_CARD.md").read_text()
-    assert "--config configs/v0.3.json" in card and shipped["stages"][1]["command"] in card
+    assert all(stage["command"] in card for stage in shipped["stages"])
     stage1, stage2 = (load_config(ROOT / "configs" / f"v0.2-stage{i}.json").validate() for i in (1, 2))
     assert stage2.init == f"{stage1.out}/ckpt-{stage1.steps:07d}.safetensors", "v0.2's stage 2 starts from stage 1's end"
+    v02 = json.loads((ROOT / "s2p_lab" / "pretrained" / "history" / "v0.2" / "config.json").read_text())
+    assert [stage["config"] for stage in v02["stages"]] == ["configs/v0.2-stage1.json", "configs/v0.2-stage2.json"]
+    assert sum(stage["steps"] for stage in v02["stages"]) == v02["trained_steps"] == stage1.steps + stage2.steps
+    from s2p_lab.models import ModelConfig
+
+    assert stage2.model == ModelConfig.from_dict(v02["model"]), "hints as drawn: v0.2 never saw them spread"
 
 
 @pytest.mark.slow
@@ -245,17 +259,50 @@ def test_target_style_pass_and_frozen_parts_stay_in_eval(tmp_path: Path, color_i
                          ids=lambda p: p.name)
 def test_every_shipped_config_loads_and_starts_from_what_exists(path: Path) -> None:
     """Each config in configs/ is valid, writes under runs/, says what it is for, and starts from
-    weights the repository holds or from an earlier stage's run. (The matcher's configs,
-    ``matcher-*.json``, are ``s2p matcher train``'s: ``tests/test_matching.py``.)"""
-    from s2p_lab.train_config import load_config
+    weights the repository holds, named by their sha256 (the real file's, checked here as training
+    checks it), or from an earlier stage's run. (The matcher's configs, ``matcher-*.json``, are
+    ``s2p matcher train``'s: ``tests/test_matching.py``.)"""
+    from s2p_lab.train_config import check_init, load_config
 
-    config = load_config(path)
+    config = load_config(path).validate()
     assert config.out.startswith("runs/"), config.out
     assert config.data.endswith("illustrations")
-    if config.init:
-        assert config.init.startswith("runs/") or (ROOT / config.init).exists(), \
-            f"{path.name}: init {config.init} is neither in the repository nor an earlier run"
+    if config.init.startswith("runs/"):
+        assert not config.init_sha256, f"{path.name}: an earlier stage's run has no fixed content"
+    elif config.init:
+        assert config.init_sha256, f"{path.name}: name init {config.init} by its sha256 (init_sha256)"
+        assert check_init(config).is_file()
     assert json.loads(path.read_text()).get("notes"), f"{path.name}: say what the run is for in 'notes'"
+
+
+def test_training_refuses_other_weights_than_the_config_names(tmp_path: Path, color_images: Path, tiny_config,
+                                                             capsys, monkeypatch) -> None:
+    """``init_sha256``: a parent that is not the file the config names stops the run before its
+    first step with ``InitWeightsError`` (exit status 2 and one line from ``s2p train``)."""
+    from s2p_lab.cli import main as cli_main
+    from s2p_lab.errors import InitWeightsError, TrainingError
+    from s2p_lab.fileio import file_sha256
+    from s2p_lab.models import ColorizationModel, save_model
+    from s2p_lab.train_config import check_init
+
+    parent = save_model(ColorizationModel(tiny_config), tmp_path / "parent")
+    digest = file_sha256(parent / "model.safetensors")
+    good = _config(color_images, tmp_path / "run", tiny_config, steps=1, init=str(parent), init_sha256=digest)
+    assert check_init(good.validate()) == parent / "model.safetensors"
+    other = _config(color_images, tmp_path / "run", tiny_config, steps=1, init=str(parent), init_sha256="0" * 64)
+    with pytest.raises(InitWeightsError, match="init_sha256"):
+        Trainer(other, progress=False).restore(resume=False)
+    for bad in ("abc", digest.upper()):
+        with pytest.raises(TrainingError, match="init_sha256"):
+            _config(color_images, tmp_path / "run", tiny_config, steps=1, init=str(parent), init_sha256=bad).validate()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({**other.to_dict(), "bf16": False}))
+    capsys.readouterr()
+    assert cli_main(["train", "--config", "run.json", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "init_sha256" in err and not list((tmp_path / "run").glob("ckpt-*"))
+    # --init names other weights: the file's hash is not theirs
+    assert cli_main(["train", "--config", "run.json", "--init", str(parent), "--no-progress"]) == 0
 
 
 def test_reference_places_point_at_the_target_colors_they_came_from(color_images: Path) -> None:

@@ -22,8 +22,8 @@ from PIL import Image
 from s2p_lab.cli import main as cli_main
 from s2p_lab.colorizer import Colorizer
 from s2p_lab.errors import CheckpointError, S2PError, WeightsError
-from s2p_lab.models import (ColorizationModel, ModelConfig, load_model, reference_hint_alpha, save_model, spread_reach,
-                            trained_hint_reach, trained_reference_hint_alpha)
+from s2p_lab.hint_encoding import HintEncoding
+from s2p_lab.models import ColorizationModel, ModelConfig, load_model, save_model
 from s2p_lab.models.build import CONFIG_NAME, WEIGHTS_NAME
 from s2p_lab.weights import load_tensors, read_metadata, save_tensors
 
@@ -84,42 +84,91 @@ def test_round_trip_gives_the_same_colors(model: ColorizationModel, saved: Path)
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[0]))
 
 
-def test_hints_reach_the_network_as_the_weights_were_trained_to_see_them(model: ColorizationModel, saved: Path,
-                                                                       tmp_path: Path) -> None:
-    """``config.json``'s ``hint_reach`` (``s2p train`` writes it) sets how far the colorizer spreads
-    each hint; weights without it (v0.2 and older) get hints as drawn; a bad value is refused."""
-    assert trained_hint_reach(saved) == 0.0 and Colorizer.from_pretrained(saved, device="cpu").hint_reach == 0.0
-    spread = save_model(model, tmp_path / "spread", {"hint_reach": 0.05})
-    assert trained_hint_reach(spread) == trained_hint_reach(spread / WEIGHTS_NAME) == 0.05
-    assert Colorizer.from_pretrained(spread, device="cpu").hint_reach == 0.05
-    assert trained_hint_reach(Path(__file__).resolve().parents[1] / "s2p_lab" / "pretrained") == 0.03
-    # a training run's synthesis: its reach only where it spread hints at all
-    assert spread_reach({"p_spread_hints": 0.5, "hint_reach": 0.04}) == 0.04
-    assert spread_reach({"p_spread_hints": 0.0, "hint_reach": 0.04}) == 0.0 == spread_reach({})
-    for i, bad in enumerate((-0.1, 2, "far", True, None)):
-        broken = save_model(model, tmp_path / f"bad{i}", {"hint_reach": bad})
-        if bad is None:  # null: no record, as drawn
-            assert trained_hint_reach(broken) == 0.0
-            continue
-        with pytest.raises(WeightsError, match="hint_reach"):
-            Colorizer.from_pretrained(broken, device="cpu")
+def test_the_hint_encoding_is_saved_with_the_weights(model: ColorizationModel, saved: Path, tmp_path: Path) -> None:
+    """The model config's ``hint_encoding`` (how far each hint spreads, the alpha of reference
+    hints) goes into the header and ``config.json`` and sets how the colorizer sends hints."""
+    assert load_model(saved).config.hint_encoding == HintEncoding(0.0, 1.0)
+    colorizer = Colorizer.from_pretrained(saved, device="cpu", matcher=False)
+    assert (colorizer.hint_reach, colorizer.reference_hint_alpha) == (0.0, 1.0)
+    trained = ColorizationModel(small_config(hint_encoding=HintEncoding(0.05, 0.5)))
+    folder = save_model(trained, tmp_path / "trained")
+    assert json.loads((folder / CONFIG_NAME).read_text())["model"]["hint_encoding"] == {"reach": 0.05, "reference_alpha": 0.5}
+    assert json.loads(read_metadata(folder / WEIGHTS_NAME)["s2p.model_config"])["hint_encoding"]["reach"] == 0.05
+    for source in (folder, folder / WEIGHTS_NAME):
+        assert load_model(source).config.hint_encoding == HintEncoding(0.05, 0.5)
+    colorizer = Colorizer.from_pretrained(folder, device="cpu", matcher=False)
+    assert (colorizer.hint_reach, colorizer.reference_hint_alpha) == (0.05, 0.5)
+    assert Colorizer(trained, device="cpu").hint_reach == 0.05, "a colorizer reads it from the model's config"
+    shipped = load_model(Path(__file__).resolve().parents[1] / "s2p_lab" / "pretrained").config.hint_encoding
+    assert shipped == HintEncoding(0.03, 1.0)
+    for i, (field, bad) in enumerate([("reach", -0.1), ("reach", 2), ("reach", "far"), ("reach", True),
+                                      ("reference_alpha", 0), ("reference_alpha", -0.5), ("reference_alpha", 1.5),
+                                      ("reference_alpha", "half"), ("reference_alpha", True),
+                                      ("reference_alpha", None), ("spread", 0.1)]):
+        broken = _bare_weights(model, tmp_path / f"bad{i}", {"model": {**SMALL, "hint_encoding": {field: bad}}})
+        with pytest.raises(WeightsError, match=f"hint_encoding.{field}"):
+            Colorizer.from_pretrained(broken, device="cpu", matcher=False)
 
 
-def test_reference_hints_reach_the_network_at_the_alpha_the_weights_were_trained_with(model: ColorizationModel,
-                                                                                   saved: Path, tmp_path: Path) -> None:
-    """``config.json``'s ``reference_hint_alpha`` (``s2p train`` writes it) sets the alpha of the
-    reference hints; weights without it, as the shipped ones, take them as a user's (1)."""
-    assert trained_reference_hint_alpha(saved) == 1.0
-    assert trained_reference_hint_alpha(Path(__file__).resolve().parents[1] / "s2p_lab" / "pretrained") == 1.0
-    trained = save_model(model, tmp_path / "trained", {"reference_hint_alpha": 0.5})
-    assert trained_reference_hint_alpha(trained / WEIGHTS_NAME) == 0.5
-    assert Colorizer.from_pretrained(trained, device="cpu").reference_hint_alpha == 0.5
-    assert reference_hint_alpha({"p_reference_hints": 0.5, "reference_hint_alpha": 0.3}) == 0.3
-    assert reference_hint_alpha({"p_reference_hints": 0.0, "reference_hint_alpha": 0.3}) == 1.0 == reference_hint_alpha({})
-    for i, bad in enumerate((0, -0.5, 1.5, "half", True)):
-        broken = save_model(model, tmp_path / f"bad{i}", {"reference_hint_alpha": bad})
-        with pytest.raises(WeightsError, match="reference_hint_alpha"):
-            Colorizer.from_pretrained(broken, device="cpu")
+def test_a_training_run_records_the_encoding_of_its_synthesis() -> None:
+    """``HintEncoding.from_synthesis``: the reach only where the run spread hints at all, the
+    reference alpha only where it gave reference hints (else 1: as a user's)."""
+    assert HintEncoding.from_synthesis({"p_spread_hints": 0.5, "hint_reach": 0.04}).reach == 0.04
+    assert HintEncoding.from_synthesis({"p_spread_hints": 0.0, "hint_reach": 0.04}).reach == 0.0
+    assert HintEncoding.from_synthesis({"p_reference_hints": 0.5, "reference_hint_alpha": 0.3}).reference_alpha == 0.3
+    assert HintEncoding.from_synthesis({"p_reference_hints": 0.0, "reference_hint_alpha": 0.3}).reference_alpha == 1.0
+    assert HintEncoding.from_synthesis({}) == HintEncoding() == HintEncoding(0.0, 1.0)
+    from s2p_lab.train_config import TrainConfig
+
+    config = TrainConfig.from_dict({"synthesis": {"p_spread_hints": 0.5, "hint_reach": 0.04, "p_reference_hints": 0.2}})
+    assert config.validate().model.hint_encoding == HintEncoding(0.04, 0.5)
+
+
+def _old_weights(model: ColorizationModel, folder: Path, beside: dict | None, train_config: dict | None = None,
+                 checkpoint: bool = False) -> Path:
+    """Weights as saved before the hint encoding was a field of the model config: a header
+    config without it, and (where given) the ``config.json`` of then beside them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"s2p.model_config": json.dumps(SMALL)}
+    if train_config is not None:
+        meta["s2p.train_config"] = json.dumps(train_config)
+    state = {f"model.{k}" if checkpoint else k: v for k, v in model.state_dict().items()}
+    save_tensors(folder / ("ckpt-0000002.safetensors" if checkpoint else WEIGHTS_NAME), state, meta)
+    if beside is not None:
+        (folder / CONFIG_NAME).write_text(json.dumps(beside))
+    return folder
+
+
+def test_weights_from_before_the_hint_encoding_was_in_the_model_config(model: ColorizationModel, tmp_path: Path) -> None:
+    """Old files load with the encoding they were trained with: the ``config.json`` beside them
+    (top-level ``hint_reach`` and ``reference_hint_alpha``, null: no record), a checkpoint's own
+    training config, else hints as drawn and reference hints as a user's (v0.2 and older)."""
+    def encoding(folder: Path) -> HintEncoding:
+        return load_model(folder).config.hint_encoding
+
+    assert encoding(_old_weights(model, tmp_path / "none", None)) == HintEncoding(0.0, 1.0)
+    assert encoding(_old_weights(model, tmp_path / "v02", {"model": SMALL})) == HintEncoding(0.0, 1.0)
+    old = _old_weights(model, tmp_path / "v03", {"model": SMALL, "hint_reach": 0.03})
+    assert encoding(old) == encoding(old / WEIGHTS_NAME) == HintEncoding(0.03, 1.0)
+    both = _old_weights(model, tmp_path / "both", {"model": SMALL, "hint_reach": 0.05, "reference_hint_alpha": 0.5})
+    assert encoding(both) == HintEncoding(0.05, 0.5)
+    assert Colorizer.from_pretrained(both, device="cpu", matcher=False).reference_hint_alpha == 0.5
+    assert encoding(_old_weights(model, tmp_path / "null", {"model": SMALL, "hint_reach": None})) == HintEncoding()
+    # the shipped v0.3: an old header, today's config.json beside it
+    today = {"model": {**SMALL, "hint_encoding": {"reach": 0.03, "reference_alpha": 1.0}}}
+    assert encoding(_old_weights(model, tmp_path / "today", today)) == HintEncoding(0.03, 1.0)
+    bare = _bare_weights(model, tmp_path / "bare", {"model": SMALL, "hint_reach": 0.05})
+    assert encoding(bare) == HintEncoding(0.05, 1.0)
+    synthesis = {"synthesis": {"p_spread_hints": 0.5, "hint_reach": 0.04}}
+    checkpoint = _old_weights(model, tmp_path / "ckpt", None, synthesis, checkpoint=True)
+    assert load_model(checkpoint / "ckpt-0000002.safetensors").config.hint_encoding == HintEncoding(0.04, 1.0)
+    for i, bad in enumerate((-0.1, 2, "far", True)):
+        broken = _old_weights(model, tmp_path / f"bad{i}", {"model": SMALL, "hint_reach": bad})
+        with pytest.raises(WeightsError, match="hint_encoding.reach"):
+            Colorizer.from_pretrained(broken, device="cpu", matcher=False)
+    broken = _old_weights(model, tmp_path / "bad_alpha", {"model": SMALL, "reference_hint_alpha": 0})
+    with pytest.raises(WeightsError, match="hint_encoding.reference_alpha"):
+        load_model(broken)
 
 
 def test_saved_files_are_readable_by_others(saved: Path) -> None:

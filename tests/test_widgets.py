@@ -330,10 +330,10 @@ def test_the_why_tool_shows_what_a_region_took_from_each_reference(app, colorize
 
 
 @pytest.mark.numerics
-def test_reference_colors_slider(app, colorizer):
+def test_reference_color_strength_slider(app, colorizer):
     """The slider starts at the colorizer's default, where the app gives the library's picture;
     moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone."""
-    assert app.reference_colors.value == colorizer.reference_colors
+    assert app.reference_color_strength.value == colorizer.reference_color_strength
     app.refine_mode.value = "soft"
     app.live.value = True
     app.colorize()
@@ -342,34 +342,34 @@ def test_reference_colors_slider(app, colorizer):
     direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     tol = tolerance_of(colorizer)
     assert_same_colors(direct, default, tol, "the app vs the library")
-    app.reference_colors.value = 0.0
+    app.reference_color_strength.value = 0.0
     plain = np.asarray(app.results[0], int)
     assert np.abs(plain - default).mean() > 0.5
-    colorizer.reference_colors = 0.0
+    colorizer.reference_color_strength = 0.0
     try:
         alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     finally:
-        del colorizer.reference_colors
+        del colorizer.reference_color_strength
     assert_same_colors(alone, plain, tol, "the app vs the library, reference colors 0")
-    app.reference_colors.value = colorizer.reference_colors
+    app.reference_color_strength.value = colorizer.reference_color_strength
 
 
 @pytest.mark.numerics
-def test_reference_hints_slider(app, colorizer):
+def test_reference_hint_count_slider(app, colorizer):
     """The slider starts at the colorizer's count (0: off), where the app gives the library's
     picture; at 24 each variant is the network with its reference's matched hints, as
-    ``colorize(reference_hints=24)`` gives it (the similarity floors lowered so that the test's
+    ``colorize(reference_hint_count=24)`` gives it (the similarity floors lowered so that the test's
     flat references get hints too)."""
-    assert app.reference_hints.value == colorizer.reference_hints == 0
-    assert app.reference_hints.disabled == colorizer.matches_regions, "the matcher's colors leave no room for point hints"
+    assert app.reference_hint_count.value == colorizer.reference_hint_count == 0
+    assert app.reference_hint_count.disabled == colorizer.matches_regions, "the matcher's colors leave no room for point hints"
     matcher, colorizer.matcher = colorizer.matcher, None  # reference hints are the network-alone path
     try:
-        _reference_hints_slider(app, colorizer)
+        _reference_hint_count_slider(app, colorizer)
     finally:
         colorizer.matcher = matcher
 
 
-def _reference_hints_slider(app, colorizer):
+def _reference_hint_count_slider(app, colorizer):
     app.live.value = True
     app.colorize()
     styles = [r.rgb for r in app._refs if r.toggle.value]
@@ -378,14 +378,14 @@ def _reference_hints_slider(app, colorizer):
     assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], plain, tol, "the app vs the library")
     colorizer.reference_similarity = colorizer.reference_image_similarity = 0.0
     try:
-        app.reference_hints.value = 24
+        app.reference_hint_count.value = 24
         hinted = np.asarray(app.results[0], int)
-        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE, reference_hints=24)[0]
+        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE, reference_hint_count=24)[0]
     finally:
         del colorizer.reference_similarity, colorizer.reference_image_similarity
     assert np.abs(hinted - plain).mean() > 0.5
     assert_same_colors(direct, hinted, tol, "the app vs the library, 24 reference hints")
-    app.reference_hints.value = 0
+    app.reference_hint_count.value = 0
 
 
 def test_internal_errors_are_reported_not_raised(app, colorizer, monkeypatch):

@@ -108,12 +108,12 @@ def reference_sheet(out: str, sketch: str, styles: list[Path], rows: list[tuple[
 
 
 def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, weights: str | None) -> None:
-    """One sketch x several references, one row per ``reference_colors`` strength (0, 0.5, 1)."""
+    """One sketch x several references, one row per ``reference_color_strength`` (0, 0.5, 1)."""
     styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in names]
     colorizer = Colorizer.from_pretrained(weights)
 
     def at(strength: float) -> list:
-        colorizer.reference_colors = strength
+        colorizer.reference_color_strength = strength
         return colorizer.colorize(sketch, styles=styles, size=size)
 
     rows = [(f"reference colors {s:g}" + (" (default)" if s == 0.5 else ""), lambda s=s: at(s)) for s in (0.0, 0.5, 1.0)]
@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--names", nargs="*", help="style file stems to use instead of the first --styles")
     parser.add_argument("--hints", default=None, help="hints JSON for every variant")
     parser.add_argument("--reference-colors", action="store_true",
-                        help="rows of reference_colors 0 / 0.5 / 1 (docs/images/reference_colors.png)")
+                        help="rows of reference_color_strength 0 / 0.5 / 1 (docs/images/reference_colors.png)")
     parser.add_argument("--matcher", action="store_true",
                         help="the nine sample references before and after the matcher (docs/images/matcher_nine_references.png)")
     parser.add_argument("--matcher-failure", metavar="STYLE", default=None,

@@ -29,7 +29,7 @@ import importlib
 _WHERE = {
     "baselines": ("BASELINES", "figure_mask", "flipped_recrop", "gray_wash", "mean_color", "paint_hints", "paste",
                   "shuffle_patches", "shuffled_paste", "wash"),
-    "color": ("ciede2000", "rgb_to_lab"),
+    "color": ("ciede2000", "lab_to_rgb", "rgb_to_lab"),
     "command": ("add_arguments", "main", "run"),
     "definitions": ("DEFINITIONS", "METHODS", "TARGETS"),
     "features": ("image_features", "kid"),

@@ -1,4 +1,5 @@
-"""Color science for the metrics: input checks, sRGB to CIELAB (D65) and CIEDE2000.
+"""Color science: input checks, sRGB to CIELAB (D65) and back, and CIEDE2000; the project's one
+CIELAB (the metrics, the color segments, the reference hints).
 
 Plain numpy on ``uint8`` arrays, exact formulas in the docstrings, so that every number in a
 report can be recomputed by anyone.
@@ -13,7 +14,8 @@ import numpy as np
 
 from ..errors import ImageError
 
-__all__ = ["as_gray", "as_rgb", "ciede2000", "is_paper", "is_skin", "lab_chroma_hue", "rgb_to_lab", "same_size"]
+__all__ = ["as_gray", "as_rgb", "ciede2000", "is_paper", "is_skin", "lab_chroma_hue", "lab_to_rgb", "rgb_to_lab",
+           "same_size"]
 
 def as_rgb(image: Any, what: str = "image") -> np.ndarray:
     """An RGB ``uint8`` HxWx3 array from an HxW, HxWx1, HxWx3 or HxWx4 uint8 array or PIL image.
@@ -60,6 +62,7 @@ def same_size(a: np.ndarray, b: np.ndarray) -> None:
 _RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
                         [0.2126729, 0.7151522, 0.0721750],
                         [0.0193339, 0.1191920, 0.9503041]])
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _D65 = np.array([0.95047, 1.0, 1.08883])
 _LAB_EPS = 216.0 / 24389.0  # (6/29)^3
 _LAB_KAPPA = 24389.0 / 27.0
@@ -98,6 +101,25 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
     lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
     return lab
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65; last axis L, a, b) to ``uint8`` sRGB: the inverse of ``rgb_to_lab`` (every
+    ``uint8`` color comes back exactly), colors outside the sRGB gamut clipped to it.
+
+    ``f(Y) = (L + 16) / 116``, ``f(X) = f(Y) + a / 500``, ``f(Z) = f(Y) - b / 200``;
+    ``t = f ** 3`` when ``f > 6/29`` else ``(116 f - 16) / kappa``; XYZ times the white point,
+    the inverse matrix, clipped to [0, 1], sRGB companding, times 255 and rounded.
+    """
+    lab = np.asarray(lab, dtype=np.float64)
+    if lab.shape[-1:] != (3,):
+        raise ImageError(f"lab_to_rgb: the last axis must hold L, a, b; got shape {lab.shape}")
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, (116.0 * f - 16.0) / _LAB_KAPPA) * _D65
+    linear = np.clip(xyz @ _XYZ_TO_RGB.T, 0.0, 1.0)
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
 
 
 def ciede2000(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float = 1.0,

@@ -82,11 +82,11 @@ def _colorizer(args: argparse.Namespace) -> Any:
         colorizer = load_colorizer(None, args.weights, args.device)
     if args.match_confidence is not None:
         colorizer.match_confidence = float(args.match_confidence)
-    colorizer.line_overlay = float(args.line_strength)  # checked by run() before loading
-    if args.reference_colors is not None:
-        colorizer.reference_colors = float(args.reference_colors)
-    if args.reference_hints is not None:
-        colorizer.reference_hints = int(args.reference_hints)
+    colorizer.line_overlay = float(args.line_overlay)  # checked by run() before loading
+    if args.reference_color_strength is not None:
+        colorizer.reference_color_strength = float(args.reference_color_strength)
+    if args.reference_hint_count is not None:
+        colorizer.reference_hint_count = int(args.reference_hint_count)
     if args.attention_sharpness is not None:
         colorizer.attention_sharpness = float(args.attention_sharpness)
     if args.mode is not None:
@@ -117,11 +117,11 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise S2PError(f"--{name.replace('_', '-')} must be at least 0")
-    check_strength(args.line_strength)
-    if args.reference_colors is not None:
-        check_strength(args.reference_colors, "--reference-colors")
-    if args.reference_hints is not None:
-        check_count(args.reference_hints)
+    check_strength(args.line_overlay)
+    if args.reference_color_strength is not None:
+        check_strength(args.reference_color_strength, "--reference-color-strength")
+    if args.reference_hint_count is not None:
+        check_count(args.reference_hint_count)
     if args.match_confidence is not None:
         from ..commands import check_confidence
 
@@ -181,9 +181,9 @@ def run(args: argparse.Namespace) -> int:
             save_grid(grid, (retrieval or {}).get("_images", []), (pairs or {}).get("_images", []))
         result = assemble(settings, retrieval, pairs, hint_auc, kid_result)
     result["settings"]["mode"] = colorizer.default_mode
-    result["settings"]["line_strength"] = colorizer.line_overlay
-    result["settings"]["reference_colors"] = colorizer.reference_colors
-    result["settings"]["reference_hints"] = colorizer.reference_hints
+    result["settings"]["line_overlay"] = colorizer.line_overlay
+    result["settings"]["reference_color_strength"] = colorizer.reference_color_strength
+    result["settings"]["reference_hint_count"] = colorizer.reference_hint_count
     result["settings"]["matcher"] = None if colorizer.matcher is None else colorizer.matcher.meta.get("name", "shipped" if args.matcher is None else args.matcher)
     result["settings"]["match_confidence"] = colorizer.match_confidence
     result["settings"]["reference_similarity"] = colorizer.reference_similarity

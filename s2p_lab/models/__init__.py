@@ -4,8 +4,7 @@
 training runs); ``inference.optimize_for_inference`` rewrites a trained model for fast inference.
 """
 
-from .build import (ColorizationModel, load_model, reference_hint_alpha, save_model, spread_reach, trained_hint_reach,
-                    trained_reference_hint_alpha)
+from .build import ColorizationModel, load_model, save_model
 from .config import ModelConfig
 from .discriminator import Discriminator
 from .generator import Generator, GeneratorOutput, HintedFeatures, SketchFeatures
@@ -24,9 +23,5 @@ __all__ = [
     "StyleEncoder",
     "load_model",
     "optimize_for_inference",
-    "reference_hint_alpha",
     "save_model",
-    "spread_reach",
-    "trained_hint_reach",
-    "trained_reference_hint_alpha",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,7 +13,7 @@ from torch import nn
 from ..errors import WeightsError
 from ..fileio import write_bytes_atomic
 from ..weights import load_tensors, save_tensors, section
-from .config import ModelConfig
+from .config import ModelConfig, migrate
 from .generator import Generator, GeneratorOutput
 from .style_encoder import StyleCode, StyleEncoder
 
@@ -89,93 +88,45 @@ def weights_file(path: str | os.PathLike) -> Path:
     raise WeightsError(f"{path}: weights not found")
 
 
+def _json_object(text: str, source: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise WeightsError(f"{source}: model config is not valid JSON ({exc})") from None
+
+
 def resolve_weights(path: str | os.PathLike) -> tuple[Path, ModelConfig]:
-    """Find the safetensors file and its config for a directory or a file path."""
+    """Find the safetensors file and its config for a directory or a file path.
+
+    The config is the one in the file's header (``save_model`` and training checkpoints write it),
+    else the ``config.json`` beside it; a config from before the hint encoding was one of its
+    fields is read by ``config.migrate``.
+    """
     file = weights_file(path)
     config_file = file.parent / CONFIG_NAME
     from ..weights import read_metadata
 
     meta = read_metadata(file)
+    try:
+        beside_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        beside_text = None
     if "s2p.model_config" in meta:
-        raw = meta["s2p.model_config"]
-    elif config_file.exists():
-        raw = config_file.read_text(encoding="utf-8")
+        data = _json_object(meta["s2p.model_config"], file.name)
+        try:  # read only for what an older header lacks
+            beside = json.loads(beside_text) if beside_text is not None else None
+        except ValueError:
+            beside = None
+    elif beside_text is not None:
+        beside = _json_object(beside_text, file.name)
+        data = beside.get("model", beside) if isinstance(beside, dict) else beside
     else:
         raise WeightsError(f"{file.name}: no model config (expected {CONFIG_NAME} beside it)")
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise WeightsError(f"{file.name}: model config is not valid JSON ({exc})") from None
-    return file, ModelConfig.from_dict(data.get("model", data) if isinstance(data, dict) else data)
-
-
-def spread_reach(synthesis: dict) -> float:
-    """How far a training run spread each hint over its region (``SynthesisConfig`` as a dict):
-    ``hint_encoding.HintEncoding.from_synthesis``'s ``reach``."""
-    from ..hint_encoding import HintEncoding
-
-    return float(HintEncoding.from_synthesis(synthesis).reach or 0.0)
-
-
-def reference_hint_alpha(synthesis: dict) -> float:
-    """The alpha at which a training run gave the network its simulated reference hints
-    (``SynthesisConfig`` as a dict): ``hint_encoding.HintEncoding.from_synthesis``'s ``reference_alpha``."""
-    from ..hint_encoding import HintEncoding
-
-    return HintEncoding.from_synthesis(synthesis).reference_alpha
-
-
-def _trained_setting(path: str | os.PathLike, key: str, from_synthesis: Callable[[dict], float]) -> tuple[object, str]:
-    """``key`` from the ``config.json`` beside the weights (``s2p train`` writes it), else from a
-    training checkpoint's own training config (``from_synthesis`` of its synthesis), else
-    ``from_synthesis({})``; with the name of the file it came from."""
-    file = weights_file(path)
-    source = file.parent / CONFIG_NAME
-    if source.exists():
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get(key) is not None:  # null: no record
-            return data[key], source.name
-    from ..weights import read_metadata
-
-    try:
-        trained = json.loads(read_metadata(file).get("s2p.train_config", "{}"))
-        return from_synthesis((trained.get("synthesis") or {}) if isinstance(trained, dict) else {}), file.name
-    except (ValueError, TypeError, AttributeError):
-        return from_synthesis({}), file.name
-
-
-def _fraction(value: object, low_open: bool) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return (0.0 < float(value) if low_open else 0.0 <= float(value)) and float(value) <= 1.0
-
-
-def trained_hint_reach(path: str | os.PathLike) -> float:
-    """How the network of these weights was trained to see hints: each spread over the part of its
-    region within this share of the longer side (0: as drawn).
-
-    From ``config.json``'s ``hint_reach`` (``s2p train`` writes it), else a training checkpoint's
-    own training config, else 0: weights from before hints were spread (v0.2 and older) saw them
-    as drawn. A number outside 0..1 is a ``WeightsError``.
-    """
-    reach, source = _trained_setting(path, "hint_reach", spread_reach)
-    if not _fraction(reach, low_open=False):
-        raise WeightsError(f"{source}: hint_reach must be a number from 0 to 1, got {reach!r}")
-    return float(reach)  # type: ignore[arg-type]
-
-
-def trained_reference_hint_alpha(path: str | os.PathLike) -> float:
-    """The alpha at which the network of these weights was trained to see reference hints
-    (``Colorizer.reference_hints``), from ``config.json``'s ``reference_hint_alpha`` or a training
-    checkpoint's config; 1 for weights that never saw them apart (the shipped v0.3 and older).
-    A number outside (0, 1] is a ``WeightsError``."""
-    alpha, source = _trained_setting(path, "reference_hint_alpha", reference_hint_alpha)
-    if not _fraction(alpha, low_open=True):
-        raise WeightsError(f"{source}: reference_hint_alpha must be a number above 0 and at most 1, got {alpha!r}")
-    return float(alpha)  # type: ignore[arg-type]
+        trained = json.loads(meta.get("s2p.train_config", "null"))
+    except ValueError:
+        trained = None
+    return file, ModelConfig.from_dict(migrate(data, beside, trained))
 
 
 def load_model(path: str | os.PathLike, backbone_dtype: torch.dtype | None = None) -> ColorizationModel:

@@ -33,6 +33,7 @@ from typing import TypeVar
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from ..errors import S2PError
 from .blocks import Down, InceptionBlock, ReferenceAttention, Up, attention_scale
@@ -104,11 +105,19 @@ def batch_norm_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def fold_into_conv(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight and bias (in the weight's dtype) of ``norm(conv(x))`` as one convolution."""
-    scale, shift = batch_norm_affine(norm)
-    weight = conv.weight * scale.to(conv.weight.dtype)[:, None, None, None]
-    bias = shift if conv.bias is None else conv.bias.to(scale.dtype) * scale + shift
-    return weight, bias.to(conv.weight.dtype)
+    """Weight and bias (in the weight's dtype) of ``norm(conv(x))`` as one convolution: torch's
+    ``fuse_conv_bn_weights``. Against the formula written out here before, on the shipped model's
+    10 folds: the same weights bit for bit, biases within 4.8e-7 (float32 rounding: torch takes
+    ``(b - mean) * scale``, the definition's order, where it took ``b * scale - mean * scale``).
+    ``colorize`` on the sample portrait (19 outputs, 3 references, 4 modes): the same images in
+    bf16; in float32 one level of 255 apart at most, on at most 6 in 100,000 pixels. Speed: 1.17 ms
+    for all 10 folds against 1.11 (best of five runs of 100; folded on every call of a block, in a
+    colorization of about 300 ms). ``batch_norm_affine`` stays for the normalizations that come
+    before a projection, which torch's fusions do not cover."""
+    if norm.running_mean is None or norm.running_var is None:
+        raise S2PError("batch normalization without running statistics cannot be folded")
+    return fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps,
+                                norm.weight, norm.bias)
 
 
 # The rewritten blocks fold the normalization on every call, from the model's own tensors: it costs

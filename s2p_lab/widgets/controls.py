@@ -71,13 +71,13 @@ def model_controls(colorizer) -> tuple[W.ToggleButtons, W.FloatSlider, W.IntSlid
                                   tooltips=["the network alone", "smoothed within regions, hints fill their region",
                                             "one color per region"])
     refine_mode.add_class("s2p-refine")
-    reference_colors = W.FloatSlider(value=float(getattr(colorizer, "reference_colors", 0.0)), min=0.0,
+    reference_colors = W.FloatSlider(value=float(getattr(colorizer, "reference_color_strength", 0.0)), min=0.0,
                                      max=1.0, step=0.05, readout_format=".2f",
                                      description="Ref. colors", continuous_update=False,
                                      tooltip="how far region colors move toward the reference's own colors",
                                      layout=W.Layout(width="300px"))
     reference_colors.add_class("s2p-reference-colors")
-    reference_hints = W.IntSlider(value=int(getattr(colorizer, "reference_hints", 0)), min=0, max=48, step=4,
+    reference_hints = W.IntSlider(value=int(getattr(colorizer, "reference_hint_count", 0)), min=0, max=48, step=4,
                                   description="Ref. hints", continuous_update=False,
                                   tooltip="point hints matched from each reference to the sketch's regions, "
                                           "given to the network beside yours (0: none)",
@@ -129,8 +129,8 @@ def app_layout(app: Any) -> list[W.Widget]:
             app.hint_size,
             W.HBox([app.undo_button, app.clear_button, app.live], layout=W.Layout(align_items="center")),
             app.refine_mode,
-            app.reference_colors,
-            app.reference_hints,
+            app.reference_color_strength,
+            app.reference_hint_count,
             app.attention_sharpness,
         ],
         layout=W.Layout(width=f"{max(app.canvas_size + 20, 440)}px", margin="0 16px 0 0"),
