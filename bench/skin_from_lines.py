@@ -90,7 +90,7 @@ def collect(paths: list[Path], *, dino: bool) -> list[dict]:
         skin = cv2.resize(is_skin(lab).astype(np.float32) * inner, (gw, gh), interpolation=cv2.INTER_AREA)
         keep = ~is_paper(truth) & (parts.areas > 0)
         items.append({
-            "name": path.stem, "target": target, "lines": lines, "labels": regions.labels, "count": regions.count,
+            "name": path.stem, "lines": lines, "labels": regions.labels, "count": regions.count,
             "keep": keep, "y": is_skin(truth)[keep], "w": np.sqrt(parts.areas[keep] / max(parts.areas.sum(), 1)),
             "efficientnet": parts.efficientnet[keep], "dino": None if parts.dino is None else parts.dino[keep],
             "geometry": parts.geometry[keep], "maps": maps["efficientnet"].to(torch.bfloat16),
