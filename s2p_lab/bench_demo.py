@@ -5,13 +5,16 @@ the sample hints at 512 px, default mode, shipped weights.
 
 * ``shell``: ``s2p colorize ...`` started as a fresh process, beside ``python -c "import torch,
   numpy, PIL.Image"`` (what any PyTorch program pays before it does anything) and ``python -c
-  "import s2p_lab"``, the three alternated ``repeats`` times so that background load hits them
-  alike: wall seconds, CPU seconds (user + system) and peak RSS of each (the finished child's own
-  accounting, ``os.wait4``), medians, and the demo's ratios to the torch import.
+  "import s2p_lab"``, alternated ``repeats`` times so that background load hits them alike: wall
+  seconds, CPU seconds (user + system) and peak RSS of each (the finished child's own accounting,
+  ``os.wait4``), medians, and the demo's ratios to the torch import. The demo runs twice per round:
+  as the first run on a machine (``demo``: an empty reference store, which it fills) and as any
+  later run with the same references (``demo_stored``: the nine references read back from the
+  store, ``reference_store``).
 * ``in_process``: one fresh process timing ``import s2p_lab``, ``Colorizer.from_pretrained()``,
   the first ``colorize`` (nothing cached, nothing warmed), the same call again (everything
   cached: sketch, references, style codes) and the call after ``clear_cache()`` (warm kernels and
-  allocator, no cached work), with the RSS after each.
+  allocator, no cached work), with the RSS after each; no reference store (every reference encoded).
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def demo_argv(out: Path) -> list[str]:
     return argv + ["--hints", str(HINTS), "-o", str(out)]
 
 
-def _env(float32: bool) -> dict[str, str]:
-    return {**os.environ, "S2P_PRECISION": "float32"} if float32 else dict(os.environ)
+def _env(float32: bool, store: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "S2P_CACHE_DIR": str(store) if store is not None else "off"}
+    return {**env, "S2P_PRECISION": "float32"} if float32 else env
 
 
 # Started by a small launcher rather than by this (large) process: Linux carries the RSS of the
@@ -100,14 +104,15 @@ def measure_shell(repeats: int = 5, progress: bool = True, float32: bool = False
 
     commands = {"torch_import": [sys.executable, "-c", "import torch, numpy, PIL.Image"],
                 "s2p_lab_import": [sys.executable, "-c", "import s2p_lab"]}
-    runs: dict[str, list[dict]] = {"demo": [], **{k: [] for k in commands}}
+    runs: dict[str, list[dict]] = {"demo": [], "demo_stored": [], **{k: [] for k in commands}}
     with tempfile.TemporaryDirectory(prefix="s2p-demo-") as tmp:
-        commands = {"demo": demo_argv(Path(tmp) / "out"), **commands}
-        env = _env(float32)
-        run_process(commands["demo"], env=env)  # warm-up, not counted: files in the page cache
-        for _ in tqdm(range(repeats), desc="seed demo", unit="round", disable=not progress):
+        commands = {"demo": demo_argv(Path(tmp) / "out"), "demo_stored": demo_argv(Path(tmp) / "out"), **commands}
+        stored = Path(tmp) / "store"
+        run_process(commands["demo"], env=_env(float32, stored))  # warm-up, not counted: files in the page cache, the store filled
+        for round_ in tqdm(range(repeats), desc="seed demo", unit="round", disable=not progress):
             for name, argv in commands.items():
-                runs[name].append(run_process(argv, env=env))
+                store = {"demo": Path(tmp) / f"empty-{round_}", "demo_stored": stored}.get(name)
+                runs[name].append(run_process(argv, env=_env(float32, store)))
     failed = [f"{name}: exit {r['exit']} {r.get('error', '')}" for name, rs in runs.items() for r in rs if r["exit"]]
     result: dict = {name: {key: _median(rs, key) for key in ("wall_s", "cpu_s", "peak_mib")} for name, rs in runs.items()}
     result["runs"] = runs
@@ -117,6 +122,8 @@ def measure_shell(repeats: int = 5, progress: bool = True, float32: bool = False
     pairs = list(zip(runs["demo"], runs["torch_import"], runs["s2p_lab_import"]))
     result["demo_vs_torch_import_wall"] = float(statistics.median(d["wall_s"] / t["wall_s"] for d, t, _ in pairs))
     result["demo_vs_torch_import_cpu"] = float(statistics.median(d["cpu_s"] / t["cpu_s"] for d, t, _ in pairs))
+    result["demo_stored_vs_torch_import_wall"] = float(statistics.median(
+        d["wall_s"] / t["wall_s"] for d, t in zip(runs["demo_stored"], runs["torch_import"])))
     result["import_s2p_lab_beyond_torch_s"] = float(statistics.median(s["wall_s"] - t["wall_s"] for _, t, s in pairs))
     return result
 
@@ -146,7 +153,7 @@ def in_process_main(started: float, imported: float) -> None:
     mark("import_torch")
     from s2p_lab import Colorizer
 
-    colorizer = Colorizer.from_pretrained()
+    colorizer = Colorizer.from_pretrained(reference_store=False)
     mark("from_pretrained")
     call = {"styles": styles(), "hints": HINTS}
     colorizer.colorize(SKETCH, **call)
@@ -196,11 +203,13 @@ def format_demo(result: dict) -> str:
     shell, inside = result["shell"], result["in_process"]
     lines = [f"seed demo, whole processes (medians of {shell['repeats']}, alternated)",
              f"{'':<34} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9}"]
-    for name, label in (("demo", "s2p colorize (9 references, hints)"), ("torch_import", "import torch, numpy, PIL.Image"),
+    for name, label in (("demo", "s2p colorize (9 references, hints)"),
+                        ("demo_stored", "the same, references stored"), ("torch_import", "import torch, numpy, PIL.Image"),
                         ("s2p_lab_import", "import s2p_lab")):
         e = shell[name]
         lines.append(f"{label:<34} {e['wall_s']:8.2f} {e['cpu_s']:8.2f} {e['peak_mib']:9.0f}")
-    lines.append(f"demo / torch import: wall {shell['demo_vs_torch_import_wall']:.2f}x, "
+    lines.append(f"demo / torch import: wall {shell['demo_vs_torch_import_wall']:.2f}x "
+                 f"({shell['demo_stored_vs_torch_import_wall']:.2f}x with the references stored), "
                  f"cpu {shell['demo_vs_torch_import_cpu']:.2f}x; import s2p_lab beyond torch "
                  f"{shell['import_s2p_lab_beyond_torch_s']:+.2f} s")
     lines.append(f"one process ({inside['precision']}): " + ", ".join(

@@ -57,7 +57,8 @@ def _colorize(args: argparse.Namespace) -> int:
     options = {} if args.matcher is None else {"matcher": matcher_option(args.matcher)}
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_overlay,
                                           reference_color_strength=color_strength, reference_hint_count=hint_count,
-                                          attention_sharpness=sharpness, **options)
+                                          attention_sharpness=sharpness,
+                                          reference_store=False if args.no_reference_store else None, **options)
     if confidence is not None:
         colorizer.match_confidence = confidence
     colorizer.renderer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
@@ -181,6 +182,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="save the palette of the first output (to color more pages with --palette)")
     p.add_argument("--layers", action="store_true",
                    help="also write each result as layers: line art, flat colors, shading (PNGs) and one layered PSD")
+    p.add_argument("--no-reference-store", action="store_true",
+                   help="neither read nor keep encoded references in $S2P_CACHE_DIR or ~/.cache/s2p-lab "
+                        "(kept there by default, so the next run with the same references skips encoding them)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.set_defaults(func=_colorize)
 

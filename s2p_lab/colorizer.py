@@ -11,12 +11,9 @@ the region matcher chose for the other regions), renders it (``rendering.Rendere
 references, kept renders, incremental hint edits), refines it region by region (``refine``) and
 finishes it at the sketch's size with its lines laid over (``finishing``).
 
-Speed (see ``bench/RESULTS.md``): bf16 autocast and channels_last on CPUs with AVX-512 BF16 or
-AMX and on GPUs with bf16 (fp16 on older GPUs), inference mode, the networks as rewritten by
-``models.inference.optimize_for_inference`` (normalization folded into convolutions and FiLM,
-phase-decomposed upsampling, attention in blocks of queries on a CPU), a copy of the model that
-shares its weights; ``Colorizer.model`` stays the plain definition, and renders that something
-watches (hooks, kept attention maps) run it. ``compile=True`` adds ``torch.compile``.
+Speed (``bench/RESULTS.md``): bf16 where the hardware runs it fast, the networks rewritten by
+``models.inference.optimize_for_inference`` in a copy sharing the weights (``Colorizer.model`` stays
+the definition), references encoded once for every later process (``reference_store``).
 """
 
 from __future__ import annotations
@@ -45,6 +42,7 @@ from .regions import RegionMap, region_map
 from .renamed import RenamedAttribute, renamed_keywords
 from .finishing import Finisher
 from .prepared import PreparedSketch
+from .reference_store import StoredStyleCodes, open_store
 from .rendering import Placement, Renderer, runnable_networks
 from .matching.predict import Matcher, ReferenceParts, RegionColors
 from .matching.features import PartFeatures
@@ -75,21 +73,17 @@ class Colorizer:
     #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
     reference_color_strength: float = 0.5
     #: reference hints per output (``correspondence``): colors matched from the reference to the
-    #: sketch's regions, given to the network beside the user's hints; 0 (the default) turns them
-    #: off, 24 is the measured setting (model card: better with a reference of the same drawing,
-    #: worse against the original colors with another illustration as the reference)
+    #: sketch's regions, given to the network beside the user's hints; 0 (the default): none, 24:
+    #: the measured setting (model card: better with a reference of the same drawing only)
     reference_hint_count: int = 0
     #: a region gets a reference hint only where its cells' best matches are at least this similar
-    #: on average (``correspondence.MIN_SIMILARITY``): a reference that holds something like the
-    #: drawing gives hints, a landscape mostly none
+    #: on average (``correspondence.MIN_SIMILARITY``): a landscape gives hardly any
     reference_similarity: float = MIN_SIMILARITY
     #: and a reference gives hints only where the whole sketch matches it at least this well on
-    #: average (``correspondence.MIN_IMAGE_SIMILARITY``): a colored copy of the drawing passes, a
-    #: patch-shuffled copy or another character mostly does not
+    #: average (``correspondence.MIN_IMAGE_SIMILARITY``): a colored copy of the drawing passes
     reference_image_similarity: float = MIN_IMAGE_SIMILARITY
-    #: the alpha of reference hints in the hint map the network sees; set from the model config to
-    #: what the weights were trained with (``ModelConfig.hint_encoding``; 1, as a user's hints, for
-    #: the shipped weights)
+    #: the alpha of reference hints in the hint map the network sees, as the weights were trained
+    #: (``ModelConfig.hint_encoding``; 1, as a user's hints, for the shipped weights)
     reference_hint_alpha: float
     #: the alpha at which the matcher's region colors fill their regions in the hint map the
     #: network shades from (``matched_hint_map``)
@@ -120,11 +114,12 @@ class Colorizer:
         incremental: bool = True,
         backend: str = "torch",
         matcher: Matcher | None = None,
+        reference_store: str | os.PathLike | bool | None = None,
     ) -> None:
         """``bf16``: None picks bf16 autocast where the hardware runs it fast (AVX-512 BF16 or AMX
         CPUs, bf16 GPUs) and fp16 autocast on GPUs without bf16; False keeps float32 everywhere.
-        ``compile``: ``torch.compile`` the encoder and decoder (measured in ``bench/RESULTS.md``:
-        over a minute of compiling on the first call, and not faster on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
+        ``compile``: ``torch.compile`` the encoder and decoder (over a minute of compiling, not faster
+        on a 2-core bf16 CPU). ``incremental``: re-decode only the region a hint edit touches.
         ``line_overlay``: how dark the sketch lines are laid over the colors (1: as drawn; 0: the
         network's colors alone; ``check_strength``). ``reference_color_strength``: how far ``soft``
         and ``flat`` move the region colors toward the reference's spread of colors (None: the
@@ -133,11 +128,12 @@ class Colorizer:
         setting; ``render_references``). ``attention_sharpness``: the scale of the network's
         attention logits (1: as trained; above 1 each part of the sketch leans on its best-matching
         reference tokens: more colors, less of the reference's overall look; model card).
-        ``backend="onnxruntime"``: run the generator on onnxruntime in float32 (needs ``onnx``
-        and ``onnxruntime``; on the AVX2 CPU measured in ``bench/RESULTS.md`` PyTorch float32 is
-        faster, and much faster for hint edits).
+        ``backend="onnxruntime"``: the generator on onnxruntime in float32 (the ``onnx`` extra;
+        slower than PyTorch's float32 on the AVX2 CPU measured, ``bench/RESULTS.md``).
         ``matcher``: the region matcher (``matching.Matcher``) that chooses each region's color from
         each reference before the network shades it (None: the network alone, as before v0.4).
+        ``reference_store``: the folder where references' style codes and matcher parts are kept
+        for later processes (None: ``$S2P_CACHE_DIR`` or ``~/.cache/s2p-lab``; False: none).
         """
         if backend not in ("torch", "onnxruntime"):
             raise S2PError(f"unknown backend {backend!r}: use 'torch' or 'onnxruntime'")
@@ -179,6 +175,10 @@ class Colorizer:
         self.matcher = matcher
         if matcher is not None and self.device.type == "cpu":
             matcher.bf16 = self.bf16  # the matcher's frozen features in the colorizer's precision
+        store = open_store(reference_store)  # style codes here, the matcher's parts in the matcher
+        self.stored_styles = StoredStyleCodes.open(store, self.model, self.device, f"{self.amp_dtype}/{backend}")
+        if matcher is not None:
+            matcher.store = store
 
     @property
     def attention_adjustable(self) -> bool:
@@ -228,7 +228,7 @@ class Colorizer:
 
     # ------------------------------------------------------------------ cached stages
     def clear_cache(self) -> None:
-        """Forget cached sketches, style codes and the last render (the next call starts fresh)."""
+        """Forget cached sketches, style codes and the last render (the reference store on disk stays)."""
         self._sketches.clear()
         self._styles.clear()
         self.finisher.clear()
@@ -265,14 +265,18 @@ class Colorizer:
                 return self._encode_style.empty(1, torch.zeros((), device=self.device))
         codes = []
         pending: dict[int, tuple[str, torch.Tensor]] = {}
+        stored = None if self.renderer.watches_definition() else self.stored_styles
         for i, style in enumerate(styles):
             if isinstance(style, StyleCode):
                 codes.append(style)
                 continue
             rgb = load_image(style, mode="RGB")
             key = content_digest(rgb, self.config.style_size)
-            codes.append(self._styles.get(key))
-            if codes[-1] is None:
+            known = self._styles.get(key)
+            codes.append(known if known is not None or stored is None else stored.load(key))
+            if codes[-1] is not None:
+                self._remember(self._styles, key, codes[-1])
+            else:
                 side = self.config.style_size
                 small = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
                 pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
@@ -289,6 +293,8 @@ class Colorizer:
                     code = encoded.select(slice(j, j + 1))
                     codes[i] = code
                     self._remember(self._styles, key, code)
+                    if stored is not None:
+                        stored.save(key, code)
         return StyleCode.cat(codes)
 
     def _remember(self, cache: OrderedDict, key: str, value: object) -> None:

@@ -18,12 +18,13 @@ def file_sha256(path: str | os.PathLike) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
 
     Parent folders are created. An existing file at ``path`` is either kept intact or fully
     replaced, never left half-written. The file gets the usual umask mode (not ``mkstemp``'s
-    private 0600). Returns the path.
+    private 0600). ``durable=False`` skips the fsyncs (a file that can be made again: after a
+    crash it may be lost or cut short, never half of two versions). Returns the path.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -33,11 +34,14 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if not durable:
+        return target
     try:  # make the rename itself durable where the platform allows it
         dir_fd = os.open(target.parent, os.O_RDONLY)
     except OSError:

@@ -42,13 +42,15 @@ def section(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tens
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:
-    """Save tensors as safetensors atomically, with a checksum in the header."""
+def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None,
+                 *, durable: bool = True) -> Path:
+    """Save tensors as safetensors atomically, with a checksum in the header (``durable=False``:
+    not synced to the disk, for files that can be made again)."""
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = dict(metadata or {})
     meta[_CHECKSUM_KEY] = tensors_digest(cpu)
     path = Path(path)
-    write_bytes_atomic(path, save_bytes(cpu, metadata=meta))
+    write_bytes_atomic(path, save_bytes(cpu, metadata=meta), durable=durable)
     return path
 
 

@@ -1,11 +1,19 @@
 """Shared fixtures: paths to the repository's sample data and the optional shared data set; the
-header line naming the precision the networks run in by default (``S2P_PRECISION``)."""
+header line naming the precision the networks run in by default (``S2P_PRECISION``).
+
+The tests keep no encoded references between processes (``S2P_CACHE_DIR=off``, inherited by the
+commands, notebooks and JupyterLab they start): each test encodes what it uses and nothing is
+written outside its temporary folders; ``tests/test_reference_store.py`` turns the store on where
+it tests it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+os.environ["S2P_CACHE_DIR"] = "off"
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

@@ -89,6 +89,8 @@ def test_the_demo_bench_times_the_seed_demo_as_users_run_it(tmp_path: Path) -> N
     # each process's own peak: the demo holds the networks beyond torch, importing s2p_lab holds no torch
     assert shell["demo"]["peak_mib"] > shell["torch_import"]["peak_mib"] > shell["s2p_lab_import"]["peak_mib"] > 0
     assert shell["demo"]["wall_s"] > shell["torch_import"]["wall_s"] > 0 and shell["demo_vs_torch_import_wall"] > 1
+    # and as a later run, the references read back from the store the first one filled
+    assert shell["demo_stored"]["wall_s"] > shell["torch_import"]["wall_s"] and shell["demo_stored_vs_torch_import_wall"] > 1
     stages = demo["in_process"]["stages"]
     assert list(stages) == ["import_s2p_lab", "import_torch", "from_pretrained", "first_colorize", "same_call_again",
                             "after_clear_cache"]

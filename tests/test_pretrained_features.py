@@ -55,13 +55,13 @@ def test_backbones_stay_out_of_the_weights_the_optimizer_and_training_mode(tiny_
     assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in plain.parameters()) < 200_000
     model.train()
     for backbone in (model.generator.sketch_backbone, model.style_encoder.backbone):
-        assert not backbone.__dict__["net"].training
+        assert not backbone.net.training
     out, _ = model(_batch(model.config))
     out.rgb.float().pow(2).mean().backward()
     joins = [p for n, p in model.named_parameters() if n.endswith(("join.proj.weight", "join.to_tokens.weight"))]
     assert len(joins) == 2
     assert joins and all(p.grad is not None and p.grad.abs().sum() > 0 for p in joins)
-    assert all(p.grad is None for p in model.generator.sketch_backbone.__dict__["net"].parameters())
+    assert all(p.grad is None for p in model.generator.sketch_backbone.net.parameters())
 
 
 def test_a_model_with_backbones_saves_and_loads(tiny_config: ModelConfig, tmp_path) -> None:
@@ -145,9 +145,9 @@ def test_a_backbone_stored_for_autocast_computes_the_same(name: str) -> None:
     with torch.inference_mode():  # outside autocast the copy enters it and answers in the caller's dtype
         outside = stored(x)
     assert outside.dtype == torch.float32 and torch.equal(outside, expected.float())
-    assert all(p.dtype == torch.float32 for p in backbone.__dict__["net"].parameters())  # the original is untouched
+    assert all(p.dtype == torch.float32 for p in backbone.net.parameters())  # the original is untouched
     dtypes: dict[bool, set[torch.dtype]] = {}
-    for m in stored.__dict__["net"].modules():
+    for m in stored.net.modules():
         for p in m.parameters(recurse=False):
             dtypes.setdefault(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)), set()).add(p.dtype)
     assert dtypes == {True: {torch.bfloat16}, False: {torch.float32}}  # norms keep float32
@@ -165,8 +165,8 @@ def test_the_bf16_colorizer_stores_its_backbones_once_with_the_same_outputs(tiny
     backbones = [m for m in stored.inference_model.modules() if isinstance(m, Frozen)]
     assert len(backbones) == 2 and all(b.__dict__.get("autocast_dtype") == torch.bfloat16 for b in backbones)
     # read once, in bf16: the definition the colorizer owns holds the same networks, no float32 copy
-    assert {id(m.__dict__["net"]) for m in stored.model.modules() if isinstance(m, Frozen)} == \
-        {id(b.__dict__["net"]) for b in backbones}
+    assert {id(m.net) for m in stored.model.modules() if isinstance(m, Frozen)} == \
+        {id(b.net) for b in backbones}
     # the same colorizer with float32 networks put back: the same pixels
     plain = Colorizer.from_pretrained(tmp_path, bf16=True)
     plain.inference_model.style_encoder.backbone = Frozen("dinov2_small").to(memory_format=torch.channels_last)
@@ -175,3 +175,15 @@ def test_the_bf16_colorizer_stores_its_backbones_once_with_the_same_outputs(tiny
         assert np.array_equal(np.asarray(a), np.asarray(b))
     assert Colorizer.from_pretrained(tmp_path, bf16=False).inference_model.style_encoder.backbone.__dict__.get(
         "autocast_dtype") is None
+
+
+def test_a_backbone_reads_its_weights_on_its_first_call_after_earlier_moves() -> None:
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0)).contiguous(memory_format=torch.channels_last)
+    eager = FrozenBackbone("dinov2_small", torch.bfloat16)
+    expected = eager(x)  # read at once
+    deferred = FrozenBackbone("dinov2_small", torch.bfloat16).to(memory_format=torch.channels_last)
+    copy = __import__("copy").deepcopy(deferred)  # an inference copy shares the network
+    assert not deferred.loaded and not copy.loaded and deferred.channels == 384 and deferred.stride == 16
+    got = copy(x)
+    assert deferred.loaded and copy.net is deferred.net  # read once, for both
+    assert torch.equal(expected, got)

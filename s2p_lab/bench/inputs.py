@@ -108,4 +108,5 @@ def load_colorizer(spec: dict, **kwargs) -> Colorizer:
 
     bf16 = False if spec.get("fp32") else None
     backend = spec.get("backend") or "torch"
-    return Colorizer.from_pretrained(spec.get("weights"), device=spec.get("device"), bf16=bf16, backend=backend, **kwargs)
+    return Colorizer.from_pretrained(spec.get("weights"), device=spec.get("device"), bf16=bf16, backend=backend,
+                                     reference_store=False, **kwargs)  # every encoding timed

@@ -77,7 +77,8 @@ def _colorizer(args: argparse.Namespace) -> Any:
     if args.matcher is not None:
         from ..colorizer import Colorizer
 
-        colorizer = Colorizer.from_pretrained(args.weights, device=args.device, matcher=matcher_option(args.matcher))
+        colorizer = Colorizer.from_pretrained(args.weights, device=args.device, matcher=matcher_option(args.matcher),
+                                              reference_store=False)  # its references are made once, from held-out images
     else:
         colorizer = load_colorizer(None, args.weights, args.device)
     if args.match_confidence is not None:

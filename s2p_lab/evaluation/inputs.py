@@ -81,7 +81,7 @@ def load_colorizer(colorizer: Any, weights: Any = None, device: str | None = Non
         return colorizer
     from ..colorizer import Colorizer
 
-    return Colorizer.from_pretrained(weights=weights, device=device)
+    return Colorizer.from_pretrained(weights=weights, device=device, reference_store=False)  # one-off references
 
 
 def gray_to_rgb(gray: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,9 +31,12 @@ from ..segments import ColorSegments, color_segments
 from .features import FEATURE_SIDE, PartFeatures, reference_part_features, sketch_part_features
 from .model import RegionMatcher, class_log_probs, load_matcher
 
+if TYPE_CHECKING:
+    from ..reference_store import ReferenceStore
+
 __all__ = ["DEFAULT_MATCHER", "Matcher", "PLAUSIBLE", "ReferenceParts", "RegionColors", "lab_to_rgb8",
-           "colors_from_segments", "nearest_feature_colors", "random_colors", "reference_parts", "reference_parts_many",
-           "reference_segments"]
+           "colors_from_segments", "nearest_feature_colors", "parts_from_tensors", "parts_to_tensors", "random_colors",
+           "reference_parts", "reference_parts_many", "reference_segments"]
 
 #: The shipped matcher's folder.
 DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "pretrained" / "matcher"
@@ -40,6 +44,9 @@ DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "pretrained" / "matcher"
 REFERENCE_SIDE = 256
 #: When sampling (seed other than 0), colors less probable than this share of the best are left out.
 PLAUSIBLE = 0.25
+#: The modules whose code makes a reference's parts (what the stored parts are fingerprinted by).
+PARTS_SOURCES = ("segments", "labelstats", "imageio", "evaluation.color", "matching.features", "matching.predict",
+                 "models.pretrained_features", "backbones.efficientnet_lite", "backbones.dinov2")
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,34 @@ def _parts_dict(parts: PartFeatures) -> dict[str, np.ndarray]:
     if parts.dino is not None:
         out["dino"] = parts.dino
     return out
+
+
+_SEGMENT_FIELDS = ("labels", "lab", "cluster", "areas", "boxes", "centers", "palette")
+_FEATURE_FIELDS = ("efficientnet", "dino", "geometry", "areas")
+
+
+def parts_to_tensors(parts: ReferenceParts) -> dict[str, torch.Tensor]:
+    """A reference's parts as named tensors (``reference_store``), every array's dtype kept."""
+    from ..reference_store import as_tensors
+
+    arrays = {f"segments.{k}": getattr(parts.segments, k) for k in _SEGMENT_FIELDS}
+    arrays |= {f"features.{k}": getattr(parts.features, k) for k in _FEATURE_FIELDS}
+    return as_tensors(arrays)
+
+
+def parts_from_tensors(tensors: dict[str, torch.Tensor]) -> ReferenceParts | None:
+    """The inverse of ``parts_to_tensors``; None for tensors that do not hold a reference's parts."""
+    from ..reference_store import as_arrays
+
+    arrays = as_arrays(tensors)
+    try:
+        segments = ColorSegments(**{k: arrays[f"segments.{k}"] for k in _SEGMENT_FIELDS})
+        features = PartFeatures(**{k: arrays.get(f"features.{k}") for k in _FEATURE_FIELDS})
+    except (KeyError, TypeError):
+        return None
+    if features.efficientnet is None or features.geometry is None or features.areas is None:
+        return None
+    return ReferenceParts(segments, features)
 
 
 def reference_segments(rgb: np.ndarray) -> ColorSegments:
@@ -126,6 +161,9 @@ class Matcher:
         #: references segmented and pooled lately (``cached_reference_parts``), by content
         self.max_cached_references = 64
         self._references: OrderedDict[str, ReferenceParts] = OrderedDict()
+        #: where reference parts are kept for later processes (``reference_store``; None: nowhere)
+        self.store: ReferenceStore | None = None
+        self._parts_fingerprints: dict[bool, str] = {}
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, bf16: bool | None = None) -> "Matcher":
@@ -148,12 +186,21 @@ class Matcher:
         return reference_parts_many(images, dino=self.needs_dino, bf16=self.bf16, side=self.feature_side)
 
     def cached_reference_parts(self, images: Sequence[np.ndarray]) -> list[ReferenceParts]:
-        """``reference_parts`` of each image (uint8 HxWx3), kept by content for the next call: the
-        ones not kept are made together (``reference_parts_many``)."""
+        """``reference_parts`` of each image (uint8 HxWx3), kept by content for the next call (and
+        in ``store`` for later processes): the ones kept nowhere are made together
+        (``reference_parts_many``)."""
         keys = [content_digest(rgb, self.bf16) for rgb in images]  # made in this precision
         missing = {k: rgb for k, rgb in zip(keys, images) if k not in self._references}
+        store = self.store
+        for key in list(missing) if store is not None else []:
+            stored = store.load("parts", self.parts_fingerprint(), key)
+            if stored is not None and (parts := parts_from_tensors(stored)) is not None:
+                self._references[key] = parts
+                del missing[key]
         for key, parts in zip(missing, self.reference_parts_many(list(missing.values()))):
             self._references[key] = parts
+            if store is not None:
+                store.save("parts", self.parts_fingerprint(), key, parts_to_tensors(parts))
         found = []
         for key in keys:
             self._references.move_to_end(key)
@@ -161,6 +208,20 @@ class Matcher:
         while len(self._references) > max(1, self.max_cached_references, len(set(keys))):
             self._references.popitem(last=False)
         return found
+
+    def parts_fingerprint(self) -> str:
+        """Everything but the image that a reference's parts depend on (``reference_store``)."""
+        from ..models.pretrained_features import backbone_weights_path
+        from ..reference_store import file_stamp, fingerprint, module_sources_digest, runtime_description
+
+        if self.bf16 not in self._parts_fingerprints:
+            names = ["efficientnet_lite0"] + (["dinov2_small"] if self.needs_dino else [])
+            self._parts_fingerprints[self.bf16] = fingerprint({
+                "kind": "parts", "feature_side": self.feature_side, "reference_side": REFERENCE_SIDE,
+                "backbones": [file_stamp(backbone_weights_path(n)) for n in names],
+                "code": module_sources_digest(PARTS_SOURCES),
+                **runtime_description(torch.device("cpu"), "bf16" if self.bf16 else "float32")})
+        return self._parts_fingerprints[self.bf16]
 
     def forget_references(self) -> None:
         """Drop the kept reference parts."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,17 +31,22 @@ REFERENCE_BACKBONES = ("none", "efficientnet_lite0", "dinov2_small")
 EFFICIENTNET_BLOCKS = 11  # blocks 0..10: the end of the stride-16, 112-channel stage
 
 
+def backbone_weights_path(name: str) -> Path:
+    """The shipped weights file of backbone ``name``."""
+    if name == "efficientnet_lite0":
+        from ..backbones.efficientnet_lite import WEIGHTS_PATH
+    else:
+        from ..backbones.dinov2 import DEFAULT_WEIGHTS as WEIGHTS_PATH
+    return Path(WEIGHTS_PATH)
+
+
 def _shipped_tensors(name: str) -> dict[str, torch.Tensor]:
     """The shipped weights of a backbone as the file stores them (DINOv2-S in float16), read and
     checked on each call: nothing is kept, so a process holds each network's weights once, in the
     network, in the precision it runs in."""
     from ..weights import load_tensors
 
-    if name == "efficientnet_lite0":
-        from ..backbones.efficientnet_lite import WEIGHTS_PATH
-    else:
-        from ..backbones.dinov2 import DEFAULT_WEIGHTS as WEIGHTS_PATH
-    tensors, _ = load_tensors(WEIGHTS_PATH)
+    tensors, _ = load_tensors(backbone_weights_path(name))
     return tensors
 
 
@@ -112,11 +118,41 @@ class DinoV2Trunk(nn.Module):
         return tokens.transpose(1, 2).reshape(rgb01.shape[0], -1, rows, cols)
 
 
+class _DeferredNet:
+    """A frozen network read from its shipped file when first run, not when its model is built.
+
+    A colorizer whose style codes all come from the reference store (``reference_store``) never
+    runs DINOv2-S: its 22 M weights are then never read. Moves made before loading (``.to``,
+    ``channels_last``) are replayed in order on the loaded network. Copies of a ``FrozenBackbone``
+    share one ``_DeferredNet``, so a network is read at most once.
+    """
+
+    def __init__(self, factory: Callable[[], nn.Module], name: str, prefix: str, dtype: torch.dtype | None) -> None:
+        self.factory, self.name, self.prefix, self.dtype = factory, name, prefix, dtype
+        self.net: nn.Module | None = None
+        self.moves: list[tuple[Any, bool]] = []
+
+    def get(self) -> nn.Module:
+        if self.net is None:
+            net = load_frozen(self.factory, self.name, self.prefix, self.dtype)
+            for fn, recurse in self.moves:
+                net._apply(fn, recurse)
+            self.net, self.moves = net, []
+        return self.net
+
+    def apply(self, fn: Any, recurse: bool) -> None:
+        if self.net is None:
+            self.moves.append((fn, recurse))
+        else:
+            self.net._apply(fn, recurse)
+
+
 class FrozenBackbone(nn.Module):
     """A pretrained network held outside the module tree: no state_dict entries, no parameters.
 
     Device and dtype moves (``.to``, ``.half``) reach it; ``train()`` leaves it in eval mode; a
-    ``deepcopy`` (the inference copy) shares it.
+    ``deepcopy`` (the inference copy) shares it. Its weights are read from the shipped file on its
+    first call (``loaded`` says whether that happened).
     """
 
     def __init__(self, name: str, dtype: torch.dtype | None = None) -> None:
@@ -130,21 +166,33 @@ class FrozenBackbone(nn.Module):
             factory, prefix = DinoV2Trunk, "net."
         else:
             raise ValueError(f"unknown backbone {name!r}")
-        net = load_frozen(factory, name, prefix, dtype)
+        with torch.device("meta"):  # the shape alone, for the channels and the stride
+            shape = factory()
         self.name = name
-        self.channels: int = net.channels
-        self.stride: int = net.stride
-        self.__dict__["net"] = net  # not a registered child: kept out of state_dict and parameters()
+        self.channels: int = shape.channels
+        self.stride: int = shape.stride
+        # not a registered child: kept out of state_dict and parameters()
+        self.__dict__["deferred"] = _DeferredNet(factory, name, prefix, dtype)
         if dtype is not None:
             self.__dict__["autocast_dtype"] = dtype
+
+    @property
+    def net(self) -> nn.Module:
+        """The frozen network (read from its file on first use)."""
+        return self.__dict__["deferred"].get()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the network's weights have been read."""
+        return self.__dict__["deferred"].net is not None
 
     def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             cast = self.__dict__.get("autocast_dtype")
             if cast is not None and not torch.is_autocast_enabled(rgb01.device.type):
                 with torch.autocast(rgb01.device.type, dtype=cast):  # its weights are stored for autocast
-                    return self.__dict__["net"](rgb01).detach().to(rgb01.dtype)
-            return self.__dict__["net"](rgb01).detach()
+                    return self.net(rgb01).detach().to(rgb01.dtype)
+            return self.net(rgb01).detach()
 
     def autocast_copy(self, dtype: torch.dtype) -> "FrozenBackbone":
         """A copy for inference under ``torch.autocast(dtype)``: its own network, with the
@@ -155,21 +203,24 @@ class FrozenBackbone(nn.Module):
         The copy always runs under autocast (it enters it when the caller has not).
         """
         clone = copy.deepcopy(self)
-        net = copy.deepcopy(self.__dict__["net"])
+        net = copy.deepcopy(self.net)
         for module in net.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d)):
                 module.to(dtype)
-        clone.__dict__["net"] = net
+        deferred = _DeferredNet(self.__dict__["deferred"].factory, self.name, "", dtype)
+        deferred.net = net
+        clone.__dict__["deferred"] = deferred
         clone.__dict__["autocast_dtype"] = dtype
         return clone
 
     def train(self, mode: bool = True) -> "FrozenBackbone":
         super().train(mode)
-        self.__dict__["net"].eval()
+        if self.loaded:
+            self.net.eval()  # the network itself stays in eval mode
         return self
 
     def _apply(self, fn: Any, recurse: bool = True) -> "FrozenBackbone":
-        self.__dict__["net"]._apply(fn, recurse)
+        self.__dict__["deferred"].apply(fn, recurse)
         return super()._apply(fn, recurse)
 
     def __deepcopy__(self, memo: dict) -> "FrozenBackbone":
