@@ -11,7 +11,8 @@ on the same region labels, detectors that see more of the figure:
 - ``conv_head``: a small dilated conv net over the frozen EfficientNet-Lite0 maps (stride 8), trained
   per cell, its probability averaged over each region: the context of the whole figure;
 - ``line_unet``: a U-Net trained from scratch on the line art at 256 px (zoomed out onto paper 60 %
-  of the time, so that face crops teach small faces too), per cell, averaged over each region;
+  of the time, so that face crops teach small faces too), per cell, averaged over each region
+  (``--unet-side``, ``--unet-width``, ``--unet-crop``: larger ones);
 - ``render_distance``: how close v0.3's render with no reference comes to the skin prior color.
 
 Labels: a region is skin when its true color (median CIELAB off the lines) is skin-like
@@ -23,7 +24,12 @@ illustrations, and on training ones for the trained detectors (fit).
 
 (the defaults: 600 training and 129 held-out illustrations, the pooled MLPs fitted on 140 of the
 600, 600 conv-head steps and 800 U-Net steps). A benchmark, not a test: 10.5 minutes on the
-2-core CPU (``bench/skin_from_lines.json``).
+2-core CPU (``bench/skin_from_lines.json``). ``--detectors`` runs some of them only, e.g. a larger
+U-Net on every training illustration:
+
+    python bench/skin_from_lines.py ../shared/data/illustrations --detectors line_unet --train 1333 \
+        --unet-side 384 --unet-width 16 --unet-crop 256 --unet-batch 12 --unet-steps 3000 \
+        --json bench/skin_from_lines_unet384.json
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ from s2p_lab.splits import is_holdout  # noqa: E402
 
 SKIN_PRIOR = np.array([82.6, 7.8, 12.7])
 UNET_SIDE = 256
+DETECTORS = ("shipped_prior_head", "pooled_mlp_efficientnet", "pooled_mlp_dino", "conv_head", "line_unet",
+             "render_distance")
 
 
 def weighted_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
@@ -165,7 +173,7 @@ class _Block(nn.Module):
 
 
 class LineUNet(nn.Module):
-    """Line art (1, H, W) at 256 px -> skin logits at H/4 (five downsamplings to H/32, three up)."""
+    """Line art (1, H, W) -> skin logits at H/4 (five downsamplings to H/32, three up)."""
 
     def __init__(self, width: int = 8) -> None:
         super().__init__()
@@ -189,16 +197,16 @@ class LineUNet(nn.Module):
         return self.out(d)[:, 0]
 
 
-def _unet_input(lines: np.ndarray) -> np.ndarray:
+def _unet_input(lines: np.ndarray, side: int = UNET_SIDE) -> np.ndarray:
     h, w = lines.shape
-    s = UNET_SIDE / max(h, w)
+    s = side / max(h, w)
     size = (max(32, round(w * s) // 32 * 32), max(32, round(h * s) // 32 * 32))
     return cv2.resize(lines, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
 
 
-def _unet_sample(item: dict, rng: np.random.Generator, crop: int = 192) -> tuple[np.ndarray, ...]:
+def _unet_sample(item: dict, rng: np.random.Generator, crop: int = 192, side: int = UNET_SIDE) -> tuple[np.ndarray, ...]:
     """A crop of the line art and its skin cells, zoomed out onto paper 60 % of the time, maybe mirrored."""
-    lines = _unet_input(item["lines"])
+    lines = _unet_input(item["lines"], side)
     h, w = lines.shape
     skin = cv2.resize(item["cell_skin"], (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     weight = cv2.resize(item["cell_weight"], (w // 4, h // 4), interpolation=cv2.INTER_AREA)
@@ -275,6 +283,12 @@ def main() -> None:
     parser.add_argument("--mlp-train", type=int, default=140, help="training illustrations for the pooled MLPs")
     parser.add_argument("--conv-steps", type=int, default=600)
     parser.add_argument("--unet-steps", type=int, default=800)
+    parser.add_argument("--unet-side", type=int, default=UNET_SIDE, help="longer side of the U-Net's input")
+    parser.add_argument("--unet-width", type=int, default=8, help="channels of the U-Net's first level")
+    parser.add_argument("--unet-crop", type=int, default=192, help="side of the U-Net's training crops")
+    parser.add_argument("--unet-batch", type=int, default=16)
+    parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=DETECTORS,
+                        help="which detectors to score (default: all)")
     parser.add_argument("--epochs", type=int, default=60, help="epochs of the pooled MLPs")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -286,49 +300,60 @@ def main() -> None:
     rng.shuffle(held_paths)
     rng.shuffle(train_paths)
     start = time.time()
-    held = collect(held_paths[:args.held], dino=True)
+    wanted = set(args.detectors)
+    dino = "pooled_mlp_dino" in wanted
+    held = collect(held_paths[:args.held], dino=dino)
     # DINOv2 only where the pooled MLP reads it (4x the time of the rest on a 2-core CPU)
-    train = collect(train_paths[:args.mlp_train], dino=True) + collect(train_paths[args.mlp_train:args.train], dino=False)
+    train = collect(train_paths[:args.mlp_train], dino=dino) + collect(train_paths[args.mlp_train:args.train], dino=False)
     fit = train[:args.mlp_train]
     results: dict[str, object] = {"held_images": len(held), "train_images": len(train), "settings": vars(args) | {
         "data": str(args.data), "json": str(args.json)}}
 
-    from s2p_lab.matching.predict import Matcher
+    if "shipped_prior_head" in wanted:
+        from s2p_lab.matching.predict import Matcher
 
-    matcher = Matcher.from_pretrained()
-    shipped = [torch.sigmoid(matcher.model.prior_logits(matcher.model.inputs(
-        {"efficientnet": it["efficientnet"], "geometry": it["geometry"]}, "sketch"))).detach().numpy()[:, 0]
-        for it in held]
-    results["shipped_prior_head"] = {"held": score(held, shipped)}
-    results["pooled_mlp_efficientnet"] = pooled_mlp(fit, held, "efficientnet", args.epochs)
-    results["pooled_mlp_dino"] = pooled_mlp(fit, held, "dino", args.epochs)
+        matcher = Matcher.from_pretrained()
+        shipped = [torch.sigmoid(matcher.model.prior_logits(matcher.model.inputs(
+            {"efficientnet": it["efficientnet"], "geometry": it["geometry"]}, "sketch"))).detach().numpy()[:, 0]
+            for it in held]
+        results["shipped_prior_head"] = {"held": score(held, shipped)}
+    for key in ("efficientnet", "dino"):
+        if f"pooled_mlp_{key}" in wanted:
+            results[f"pooled_mlp_{key}"] = pooled_mlp(fit, held, key, args.epochs)
 
-    conv = train_cells(ConvHead(), train, _conv_sample, args.conv_steps, 12, "conv head")
-    def conv_probs(it: dict) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.sigmoid(conv(it["maps"].float()[None]))[0]
+    if "conv_head" in wanted:
+        conv = train_cells(ConvHead(), train, _conv_sample, args.conv_steps, 12, "conv head")
 
-    results["conv_head"] = {"held": score(held, per_region(held, conv_probs)),
-                            "train": score(train[:150], per_region(train[:150], conv_probs))}
+        def conv_probs(it: dict) -> torch.Tensor:
+            with torch.no_grad():
+                return torch.sigmoid(conv(it["maps"].float()[None]))[0]
 
-    unet = train_cells(LineUNet(), train, _unet_sample, args.unet_steps, 16, "line U-Net")
-    def unet_probs(it: dict) -> torch.Tensor:
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            return torch.sigmoid(unet(torch.tensor(_unet_input(it["lines"]))[None, None]).float())[0]
+        results["conv_head"] = {"held": score(held, per_region(held, conv_probs)),
+                                "train": score(train[:150], per_region(train[:150], conv_probs))}
 
-    results["line_unet"] = {"held": score(held, per_region(held, unet_probs)),
-                            "train": score(train[:150], per_region(train[:150], unet_probs))}
+    if "line_unet" in wanted:
+        side, crop = args.unet_side, args.unet_crop
+        unet = train_cells(LineUNet(args.unet_width), train, lambda it, rng: _unet_sample(it, rng, crop, side),
+                           args.unet_steps, args.unet_batch, "line U-Net")
 
-    from s2p_lab.colorizer import Colorizer
+        def unet_probs(it: dict) -> torch.Tensor:
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+                return torch.sigmoid(unet(torch.tensor(_unet_input(it["lines"], side))[None, None]).float())[0]
 
-    colorizer = Colorizer.from_pretrained()
-    closeness = []
-    for it in held:
-        out = np.asarray(colorizer.colorize(np.stack([it["lines"]] * 3, -1), None, mode="raw")[0])
-        out = cv2.resize(out, it["lines"].shape[::-1], interpolation=cv2.INTER_AREA)
-        medians, _ = label_medians(rgb_to_lab(out).reshape(-1, 3), np.where(it["lines"] < 128, -1, it["labels"]).ravel(), it["count"])
-        closeness.append(-np.linalg.norm(medians - SKIN_PRIOR, axis=1)[it["keep"]])
-    results["render_distance"] = {"held": score(held, closeness)}  # its recall and precision mean nothing: a distance
+        results["line_unet"] = {"held": score(held, per_region(held, unet_probs)),
+                                "train": score(train[:150], per_region(train[:150], unet_probs))}
+
+    if "render_distance" in wanted:
+        from s2p_lab.colorizer import Colorizer
+
+        colorizer = Colorizer.from_pretrained()
+        closeness = []
+        for it in held:
+            out = np.asarray(colorizer.colorize(np.stack([it["lines"]] * 3, -1), None, mode="raw")[0])
+            out = cv2.resize(out, it["lines"].shape[::-1], interpolation=cv2.INTER_AREA)
+            medians, _ = label_medians(rgb_to_lab(out).reshape(-1, 3), np.where(it["lines"] < 128, -1, it["labels"]).ravel(), it["count"])
+            closeness.append(-np.linalg.norm(medians - SKIN_PRIOR, axis=1)[it["keep"]])
+        results["render_distance"] = {"held": score(held, closeness)}  # its recall and precision mean nothing: a distance
     results["seconds"] = round(time.time() - start, 1)
     text = json.dumps(results, indent=2)
     print(text)
