@@ -122,28 +122,32 @@ class _DeferredNet:
     """A frozen network read from its shipped file when first run, not when its model is built.
 
     A colorizer whose style codes all come from the reference store (``reference_store``) never
-    runs DINOv2-S: its 22 M weights are then never read. Moves made before loading (``.to``,
-    ``channels_last``) are replayed in order on the loaded network. Copies of a ``FrozenBackbone``
+    runs DINOv2-S: its 22 M weights are then never read. Moves (``.to``, ``channels_last``) are
+    recorded and replayed in order on the network when it is read. Copies of a ``FrozenBackbone``
     share one ``_DeferredNet``, so a network is read at most once.
     """
 
-    def __init__(self, factory: Callable[[], nn.Module], name: str, prefix: str, dtype: torch.dtype | None) -> None:
+    def __init__(self, factory: Callable[[], nn.Module], name: str, prefix: str, dtype: torch.dtype | None,
+                 moves: list[tuple[Any, bool]] | None = None, cast_to: torch.dtype | None = None) -> None:
         self.factory, self.name, self.prefix, self.dtype = factory, name, prefix, dtype
         self.net: nn.Module | None = None
-        self.moves: list[tuple[Any, bool]] = []
+        self.moves: list[tuple[Any, bool]] = list(moves or [])
+        self.cast_to = cast_to  # after the moves: the convolution and linear weights stored in it
 
     def get(self) -> nn.Module:
         if self.net is None:
             net = load_frozen(self.factory, self.name, self.prefix, self.dtype)
             for fn, recurse in self.moves:
                 net._apply(fn, recurse)
-            self.net, self.moves = net, []
+            for module in net.modules() if self.cast_to is not None else ():
+                if isinstance(module, (nn.Linear, nn.Conv2d)):
+                    module.to(self.cast_to)
+            self.net = net
         return self.net
 
     def apply(self, fn: Any, recurse: bool) -> None:
-        if self.net is None:
-            self.moves.append((fn, recurse))
-        else:
+        self.moves.append((fn, recurse))
+        if self.net is not None:
             self.net._apply(fn, recurse)
 
 
@@ -203,13 +207,9 @@ class FrozenBackbone(nn.Module):
         The copy always runs under autocast (it enters it when the caller has not).
         """
         clone = copy.deepcopy(self)
-        net = copy.deepcopy(self.net)
-        for module in net.modules():
-            if isinstance(module, (nn.Linear, nn.Conv2d)):
-                module.to(dtype)
-        deferred = _DeferredNet(self.__dict__["deferred"].factory, self.name, "", dtype)
-        deferred.net = net
-        clone.__dict__["deferred"] = deferred
+        original = self.__dict__["deferred"]
+        clone.__dict__["deferred"] = _DeferredNet(original.factory, self.name, original.prefix, original.dtype,
+                                                  original.moves, cast_to=dtype)
         clone.__dict__["autocast_dtype"] = dtype
         return clone
 
