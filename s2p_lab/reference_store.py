@@ -22,6 +22,7 @@ milliseconds each) by any later process that gets the same image:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -50,7 +51,10 @@ def default_store_folder() -> Path | None:
     chosen = os.environ.get("S2P_CACHE_DIR")
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF else Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except (RuntimeError, KeyError):  # no home folder to be found: keep nothing
+        return None
     return Path(base) / "s2p-lab"
 
 
@@ -105,10 +109,12 @@ class ReferenceStore:
             return None
         try:
             tensors, _ = load_tensors(path)
-            os.utime(path)  # recently used
         except (WeightsError, OSError):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             return None
+        with contextlib.suppress(OSError):  # a folder only readable is read all the same
+            os.utime(path)  # recently used
         return tensors
 
     def save(self, kind: str, fingerprint: str, key: str, tensors: dict[str, torch.Tensor]) -> None:
@@ -128,8 +134,14 @@ class ReferenceStore:
         files = list(folder.glob("*.safetensors"))
         if len(files) <= self.max_files:
             return
-        by_age = sorted(files, key=lambda f: f.stat().st_mtime_ns)
-        for old in by_age[: len(files) - self.max_files]:
+
+        def last_used(f: Path) -> int:
+            try:
+                return f.stat().st_mtime_ns
+            except OSError:  # removed meanwhile by another process
+                return 0
+
+        for old in sorted(files, key=last_used)[: len(files) - self.max_files]:
             old.unlink(missing_ok=True)
 
 
