@@ -19,8 +19,6 @@ from s2p_lab import Colorizer
 from s2p_lab.reference_store import ReferenceStore, StoredStyleCodes, default_store_folder
 from s2p_lab.weights import load_tensors
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
 
 def _inputs(sample_dir: Path) -> tuple[str, list[str]]:
     styles = sorted(str(p) for p in (sample_dir / "styles").glob("*.png"))[:2]
