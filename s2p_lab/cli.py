@@ -62,6 +62,10 @@ def _colorize(args: argparse.Namespace) -> int:
     if confidence is not None:
         colorizer.match_confidence = confidence
     colorizer.renderer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
+    if styles:  # every sketch takes the same references: their codes made (or read) once, and the
+        colorizer.encode_styles(styles)  # network that made them given back before any decoding
+        if getattr(colorizer.model.style_encoder, "backbone", None) is not None:
+            colorizer.model.style_encoder.backbone.release()
     out = Path(args.out)
     names = [Path(s).stem for s in styles]
     failed = 0

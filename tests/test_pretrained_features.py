@@ -187,3 +187,15 @@ def test_a_backbone_reads_its_weights_on_its_first_call_after_earlier_moves() ->
     got = copy(x)
     assert deferred.loaded and copy.net is deferred.net  # read once, for both
     assert torch.equal(expected, got)
+
+
+def test_a_released_backbone_gives_its_weights_back_as_one_buffer_and_reads_them_again() -> None:
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    backbone = FrozenBackbone("dinov2_small", torch.bfloat16)
+    expected = backbone(x)
+    linear = [p for m in backbone.net.modules() if isinstance(m, torch.nn.Linear) for p in (m.weight, m.bias)]
+    assert len({p.untyped_storage().data_ptr() for p in linear}) == 1  # one allocation for all of them
+    assert all(p.data_ptr() % 64 == 0 for p in linear)
+    backbone.release()
+    assert not backbone.loaded
+    assert torch.equal(backbone(x), expected) and backbone.loaded

@@ -64,10 +64,30 @@ def load_frozen(factory: Callable[[], nn.Module], name: str, prefix: str = "",
     stored = ({n for n, m in net.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))}
               if dtype is not None else set())
     shipped = _shipped_tensors(name)
-    state = {key: shipped[key[len(prefix):]].to(dtype if key.rpartition(".")[0] in stored else like.dtype)
-             for key, like in net.state_dict(keep_vars=True).items()}
-    net.load_state_dict(state, assign=True)
+    wanted = {key: (shipped[key[len(prefix):]], dtype if key.rpartition(".")[0] in stored else like.dtype)
+              for key, like in net.state_dict(keep_vars=True).items()}
+    del shipped
+    net.load_state_dict(packed(wanted), assign=True)
     return net.requires_grad_(False).eval()
+
+
+def packed(tensors: dict[str, tuple[torch.Tensor, torch.dtype]]) -> dict[str, torch.Tensor]:
+    """Each tensor converted to its dtype, as a view into one buffer per dtype (each view starting
+    on a 64-byte boundary): a network's weights are then one allocation, which the C library gives
+    back to the system as a whole when the network is dropped (``FrozenBackbone.release``), where
+    hundreds of small ones would leave holes that later tensors do not fit."""
+    out: dict[str, torch.Tensor] = {}
+    for dtype in dict.fromkeys(d for _, d in tensors.values()):
+        names = [k for k, (_, d) in tensors.items() if d == dtype]
+        align = max(1, 64 // torch.empty((), dtype=dtype).element_size())
+        sizes = [-(-tensors[k][0].numel() // align) * align for k in names]
+        flat = torch.empty(sum(sizes), dtype=dtype)
+        offset = 0
+        for key, size in zip(names, sizes):
+            source = tensors[key][0]
+            out[key] = flat[offset:offset + source.numel()].view(source.shape).copy_(source)
+            offset += size
+    return out
 
 
 class EfficientNetTrunk(nn.Module):
@@ -123,8 +143,8 @@ class _DeferredNet:
 
     A colorizer whose style codes all come from the reference store (``reference_store``) never
     runs DINOv2-S: its 22 M weights are then never read. Moves (``.to``, ``channels_last``) are
-    recorded and replayed in order on the network when it is read. Copies of a ``FrozenBackbone``
-    share one ``_DeferredNet``, so a network is read at most once.
+    recorded and replayed in order on the network whenever it is read. Copies of a
+    ``FrozenBackbone`` share one ``_DeferredNet``, so a network is read once (until ``release``).
     """
 
     def __init__(self, factory: Callable[[], nn.Module], name: str, prefix: str, dtype: torch.dtype | None,
@@ -187,8 +207,13 @@ class FrozenBackbone(nn.Module):
 
     @property
     def loaded(self) -> bool:
-        """Whether the network's weights have been read."""
+        """Whether the network's weights are in memory."""
         return self.__dict__["deferred"].net is not None
+
+    def release(self) -> None:
+        """Give the network's weights back (for this backbone and the copies sharing it); its next
+        call reads them again."""
+        self.__dict__["deferred"].net = None
 
     def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
