@@ -11,9 +11,8 @@ the region matcher chose for the other regions), renders it (``rendering.Rendere
 references, kept renders, incremental hint edits), refines it region by region (``refine``) and
 finishes it at the sketch's size with its lines laid over (``finishing``).
 
-Speed (``bench/RESULTS.md``): bf16 where the hardware runs it fast, the networks rewritten by
-``models.inference.optimize_for_inference`` in a copy sharing the weights (``Colorizer.model`` stays
-the definition), references encoded once for every later process (``reference_store``).
+Speed (``bench/RESULTS.md``): bf16 where the hardware runs it fast, the networks rewritten for inference
+in a copy sharing the weights (``models.inference``), references encoded once per machine (``reference_store``).
 """
 
 from __future__ import annotations
@@ -265,7 +264,8 @@ class Colorizer:
                 return self._encode_style.empty(1, torch.zeros((), device=self.device))
         codes = []
         pending: dict[int, tuple[str, torch.Tensor]] = {}
-        stored = None if self.renderer.watches_definition() else self.stored_styles
+        watched = self.renderer.watches_definition()  # then the definition encodes, and nothing is stored
+        stored = None if watched else self.stored_styles
         for i, style in enumerate(styles):
             if isinstance(style, StyleCode):
                 codes.append(style)
@@ -281,7 +281,7 @@ class Colorizer:
                 small = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
                 pending[i] = (key, torch.from_numpy(small).permute(2, 0, 1).float().div(127.5).sub(1))
         if pending:
-            encode = self.model.style_encoder if self.renderer.watches_definition() else self._encode_style
+            encode = self.model.style_encoder if watched else self._encode_style
             chunk = max(1, self.max_style_batch_pixels // self.config.style_size**2)
             waiting = list(pending.items())
             for start in range(0, len(waiting), chunk):  # the same codes in any batch (tested)

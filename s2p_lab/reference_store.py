@@ -23,11 +23,12 @@ milliseconds each) by any later process that gets the same image:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,7 @@ import torch
 if TYPE_CHECKING:
     from .models import StyleCode
 
-__all__ = ["ReferenceStore", "as_arrays", "as_tensors", "default_store_folder", "file_stamp", "fingerprint", "lazily",
+__all__ = ["ReferenceStore", "as_arrays", "as_tensors", "default_store_folder", "file_stamp", "fingerprint_of",
            "module_sources_digest", "runtime_description", "weights_digest"]
 
 #: raised when the layout of the stored files changes
@@ -155,7 +156,7 @@ def as_arrays(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return {k: v.numpy().copy() for k, v in tensors.items()}
 
 
-def fingerprint(parts: dict[str, object]) -> str:
+def fingerprint_of(parts: dict[str, object]) -> str:
     """One string for a dict of what values depend on (sorted JSON)."""
     return json.dumps(parts, sort_keys=True, default=str)
 
@@ -164,18 +165,6 @@ def file_stamp(path: str | os.PathLike) -> str:
     """A weights file named by its size and modification time (cheaper than hashing 44 MB)."""
     stat = Path(path).stat()
     return f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def lazily(compute: Callable[[], str]) -> Callable[[], str]:
-    """``compute`` run once, on first call (fingerprints cost a pass over the weights)."""
-    value: list[str] = []
-
-    def get() -> str:
-        if not value:
-            value.append(compute())
-        return value[0]
-
-    return get
 
 
 def open_store(choice: "str | os.PathLike | bool | ReferenceStore | None") -> ReferenceStore | None:
@@ -212,11 +201,11 @@ class StoredStyleCodes:
 
             backbone = getattr(style_encoder, "backbone", None)
             files = [backbone_weights_path(backbone.name)] if backbone is not None else []
-            return fingerprint({"kind": "style", "style_size": style_size, "weights": weights_digest(style_encoder),
+            return fingerprint_of({"kind": "style", "style_size": style_size, "weights": weights_digest(style_encoder),
                                 "backbones": [file_stamp(f) for f in files],
                                 "code": module_sources_digest(STYLE_SOURCES), **runtime_description(device, precision)})
 
-        self.fingerprint = lazily(describe)
+        self.fingerprint = functools.cache(describe)  # on first use: a pass over the weights
 
     def load(self, key: str) -> StyleCode | None:
         """The style code stored for the reference with content ``key``, on the device; or None."""

@@ -212,11 +212,11 @@ class Matcher:
     def parts_fingerprint(self) -> str:
         """Everything but the image that a reference's parts depend on (``reference_store``)."""
         from ..models.pretrained_features import backbone_weights_path
-        from ..reference_store import file_stamp, fingerprint, module_sources_digest, runtime_description
+        from ..reference_store import file_stamp, fingerprint_of, module_sources_digest, runtime_description
 
         if self.bf16 not in self._parts_fingerprints:
             names = ["efficientnet_lite0"] + (["dinov2_small"] if self.needs_dino else [])
-            self._parts_fingerprints[self.bf16] = fingerprint({
+            self._parts_fingerprints[self.bf16] = fingerprint_of({
                 "kind": "parts", "feature_side": self.feature_side, "reference_side": REFERENCE_SIDE,
                 "backbones": [file_stamp(backbone_weights_path(n)) for n in names],
                 "code": module_sources_digest(PARTS_SOURCES),
