@@ -202,8 +202,8 @@ class StoredStyleCodes:
             backbone = getattr(style_encoder, "backbone", None)
             files = [backbone_weights_path(backbone.name)] if backbone is not None else []
             return fingerprint_of({"kind": "style", "style_size": style_size, "weights": weights_digest(style_encoder),
-                                "backbones": [file_stamp(f) for f in files],
-                                "code": module_sources_digest(STYLE_SOURCES), **runtime_description(device, precision)})
+                                   "backbones": [file_stamp(f) for f in files],
+                                   "code": module_sources_digest(STYLE_SOURCES), **runtime_description(device, precision)})
 
         self.fingerprint = functools.cache(describe)  # on first use: a pass over the weights
 
