@@ -54,6 +54,8 @@ def _colorize(args: argparse.Namespace) -> int:
     sharpness = (1.0 if args.attention_sharpness is None
                  else check_sharpness(args.attention_sharpness, "--attention-sharpness"))
     confidence = None if args.match_confidence is None else check_confidence(args.match_confidence)
+    matched_strength = (None if args.matched_color_strength is None
+                        else check_strength(args.matched_color_strength, "--matched-color-strength"))
     options = {} if args.matcher is None else {"matcher": matcher_option(args.matcher)}
     colorizer = Colorizer.from_pretrained(args.weights, device=args.device, line_overlay=line_overlay,
                                           reference_color_strength=color_strength, reference_hint_count=hint_count,
@@ -61,6 +63,8 @@ def _colorize(args: argparse.Namespace) -> int:
                                           reference_store=False if args.no_reference_store else None, **options)
     if confidence is not None:
         colorizer.match_confidence = confidence
+    if matched_strength is not None:
+        colorizer.matched_color_strength = matched_strength
     colorizer.renderer.incremental = False  # no hint edit follows a command: keep no renders for one (less memory)
     if styles:  # every sketch takes the same references: their codes made (or read) once, and the
         colorizer.encode_styles(styles)  # network that made them given back before any decoding

@@ -3,7 +3,7 @@
 **Prepare** (once per input, cached by content): ``prepare_sketch`` cleans and encodes a sketch
 (``prepared.PreparedSketch``: its encoder features, and on first use its regions and the matcher's
 region features); ``encode_styles`` gives each reference its style code; ``prepare_references``
-its color segments and their features (``matching.Matcher``).
+its color segments and their features (``region_matching``, ``matching.Matcher``).
 
 **Predict** (many times: references, hints, modes): ``colorize`` builds each reference's hint map
 (``hint_encoding``: the user's hints spread as the network was trained to see them, and the colors
@@ -30,7 +30,7 @@ from PIL import Image
 
 from .correspondence import MIN_IMAGE_SIMILARITY, MIN_SIMILARITY, MatchStore, check_count, reference_hints
 from .errors import S2PError
-from .hint_encoding import spread_within_reach, to_network_input, with_reference_hints, with_region_colors
+from .hint_encoding import spread_within_reach, to_network_input, with_reference_hints
 from .hints import Hints
 from .imageio import ImageSource, content_digest, load_image, resize_long_side
 from .models import ColorizationModel, StyleCode, load_model
@@ -43,8 +43,8 @@ from .finishing import Finisher
 from .prepared import PreparedSketch
 from .reference_store import StoredStyleCodes, open_store
 from .rendering import Placement, Renderer, runnable_networks
-from .matching.predict import Matcher, ReferenceParts, RegionColors
-from .matching.features import PartFeatures
+from .matching.predict import Matcher, RegionColors
+from .region_matching import RegionMatching
 from .runtime import autocast_dtype, bf16_available, resolve_device
 from .sketch import cleanup_sketch
 
@@ -55,7 +55,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MIN_SIZE, MAX_SIZE = 64, 2048
 
 
-class Colorizer:
+class Colorizer(RegionMatching):
     """Colorize sketches from style references and color hints.
 
     >>> colorizer = Colorizer.from_pretrained()
@@ -69,7 +69,8 @@ class Colorizer:
     #: weights were trained with (``ModelConfig.hint_encoding``: 0.03 for the shipped weights)
     hint_reach: float | None
     #: how far ``soft`` and ``flat`` move the region colors toward the reference's own spread of
-    #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread)
+    #: colors (``refine.transfer_colors``; 0: the network's colors, 1: the reference's chroma spread);
+    #: the regions the matcher colors then move ``matched_color_strength`` of the way to their own
     reference_color_strength: float = 0.5
     #: reference hints per output (``correspondence``): colors matched from the reference to the
     #: sketch's regions, given to the network beside the user's hints; 0 (the default): none, 24:
@@ -84,14 +85,6 @@ class Colorizer:
     #: the alpha of reference hints in the hint map the network sees, as the weights were trained
     #: (``ModelConfig.hint_encoding``; 1, as a user's hints, for the shipped weights)
     reference_hint_alpha: float
-    #: the alpha at which the matcher's region colors fill their regions in the hint map the
-    #: network shades from (``matched_hint_map``)
-    matched_alpha: float = 1.0
-    #: regions whose matched color is less probable than this are left to the network (``soft``);
-    #: ``flat`` gives every region its matched color
-    match_confidence: float = 0.0
-    #: the sampling temperature of ``colorize(seed=N)`` for N other than 0 (``Matcher.assign``)
-    match_temperature: float = 0.5
     #: earlier names of ``reference_color_strength`` and ``reference_hint_count`` (deprecated)
     reference_colors = RenamedAttribute("reference_color_strength")
     reference_hints = RenamedAttribute("reference_hint_count")
@@ -369,63 +362,11 @@ class Colorizer:
                                min_similarity=self.reference_similarity,
                                min_image_similarity=self.reference_image_similarity)
 
-    # ------------------------------------------------------------------ the matcher
-    @property
-    def matches_regions(self) -> bool:
-        """Whether references go through the region matcher before the network (a matcher is set)."""
-        return self.matcher is not None
-
-    def sketch_parts(self, prepared: PreparedSketch) -> PartFeatures:
-        """The pooled features of the sketch's regions (``Matcher.sketch_parts``), once per sketch."""
-        if self.matcher is None:
-            raise S2PError("this colorizer has no region matcher")
-        if prepared.parts is None:
-            regions = self.regions(prepared)
-            lines = prepared.processing_lines
-            prepared.parts = self.matcher.sketch_parts(lines, regions.labels, regions.count)
-        return prepared.parts
-
-    def reference_parts(self, reference: ImageSource) -> ReferenceParts:
-        """A reference's color segments and pooled features (``Matcher.cached_reference_parts``)."""
-        return self.prepare_references([reference])[0]
-
-    def prepare_references(self, references: Sequence[ImageSource]) -> list[ReferenceParts]:
-        """The references' color segments and pooled features, those not kept made together
-        (``Matcher.cached_reference_parts``: the segmentations side by side on the CPU's cores)."""
-        if self.matcher is None:
-            raise S2PError("this colorizer has no region matcher")
-        return self.matcher.cached_reference_parts([load_image(r, mode="RGB") for r in references])
-
-    def region_colors(self, prepared: PreparedSketch, reference: ImageSource | ReferenceParts,
-                      seed: int = 0) -> RegionColors | None:
-        """Each region's color chosen from ``reference`` (or its ``reference_parts``) by the matcher
-        (``Matcher.assign``): the most probable with ``seed`` 0, sampled among the plausible ones
-        with another seed. None for a reference too small to hold a color segment (it goes to the
-        network alone)."""
-        parts = reference if isinstance(reference, ReferenceParts) else self.reference_parts(reference)
-        if parts.segments.count == 0:
-            return None
-        return self.matcher.assign(self.sketch_parts(prepared), parts,  # type: ignore[union-attr]
-                                   seed=seed, temperature=self.match_temperature)
-
-    def matched_flat(self, prepared: PreparedSketch, colors: RegionColors) -> np.ndarray:
-        """uint8 (h, w, 3): every region in its matched color, at the processing size."""
-        return colors.rgb[self.regions(prepared).labels]
-
-    def matched_hint_map(self, prepared: PreparedSketch, hints: Hints, colors: RegionColors,
-                         user: np.ndarray | None = None) -> torch.Tensor:
-        """The hint map the network shades from: the user's hints as ``hint_map`` gives them, and
-        every region they leave free whose matched color is at least ``match_confidence``
-        probable filled with it at ``matched_alpha`` (``hint_encoding.with_region_colors``).
-        ``user``: the user's spread hints (h, w, 4) where the caller has them."""
-        user = self._spread_hints(hints, prepared) if user is None else user
-        fill = colors.confidence >= self.match_confidence
-        return to_network_input(with_region_colors(user, self.regions(prepared).labels, colors.rgb, fill,
-                                                   self.matched_alpha))
-
+    # ------------------------------------------------------------------ the drafts
     def render_references(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
                           codes: StyleCode | None = None, count: int | None = None, *,
-                          mode: str | None = None, seed: int = 0) -> np.ndarray:
+                          mode: str | None = None, seed: int = 0,
+                          colors: Sequence[RegionColors | None] | None = None) -> np.ndarray:
         """The drafts, uint8 (N, h, w, 3), one per reference, before refinement.
 
         With a matcher (``matches_regions``) and a mode other than ``raw``, each reference's region
@@ -435,15 +376,13 @@ class Colorizer:
         reference's point hints (``matched_hints``, ``count`` of them). ``codes``: the references'
         ``encode_styles`` where the caller has them. A reference given as a style code gets no
         matching (there is no image to match). The references that get no hints of their own are
-        decoded as one batch with the user's hints, as ``render`` does."""
+        decoded as one batch with the user's hints, as ``render`` does. ``colors``: the
+        ``matched_colors`` of ``styles`` where the caller has them."""
         hints = Hints.load(hints)
         styles = list(styles or [])
         mode = check_mode(self.default_mode if mode is None else mode)
         matching = self.matches_regions and mode != "raw"
-        images = [s for s in styles if not isinstance(s, StyleCode)]
-        parts = iter(self.prepare_references(images) if matching and images else [])
-        colors = [self.region_colors(prepared, next(parts), seed) if matching and not isinstance(s, StyleCode) else None
-                  for s in styles]
+        colors = self.matched_colors(prepared, styles, mode, seed) if colors is None else list(colors)
         if matching and mode == "flat" and styles and all(c is not None for c in colors):
             return np.stack([self.matched_flat(prepared, c) for c in colors])  # type: ignore[arg-type]
         codes = self.encode_styles(styles or None) if codes is None else codes
@@ -498,6 +437,8 @@ class Colorizer:
         bucket: tuple[np.ndarray, np.ndarray] | None = None,
         reference: np.ndarray | None = None,
         reference_color_strength: float | None = None,
+        matched: RegionColors | None = None,
+        matched_color_strength: float | None = None,
     ) -> np.ndarray:
         """Region refinement of one network output at the processing size (``refine.refine``).
 
@@ -507,17 +448,21 @@ class Colorizer:
         ``bucket``: ``paint_buckets(hints, prepared, mode)``, computed once for many outputs.
         ``reference``: the output's reference as ``reference_samples``; the region colors move
         ``reference_color_strength`` (None: ``self.reference_color_strength``) of the way to its spread of colors.
+        ``matched``: the output's ``matched_colors``; in ``soft`` its regions move ``matched_strengths``
+        (``matched_color_strength``, None: ``self.matched_color_strength``) to them.
         """
         mode = check_mode(self.default_mode if mode is None else mode)
         if mode == "raw" and palette is None and not recolor:
             return rgb
         if bucket is None:
             bucket = self.paint_buckets(hints, prepared, mode)
+        chosen = (None if matched is None or mode != "soft"
+                  else (matched.rgb, self.matched_strengths(prepared, hints, matched, matched_color_strength)))
         return refine(rgb, self.regions(prepared), mode, None,
                       palette_colors=None if palette is None else palette.array(), assignment=recolor, bucket=bucket,
                       reference_lab=reference,
                       reference_strength=(self.reference_color_strength if reference_color_strength is None
-                                          else reference_color_strength))
+                                          else reference_color_strength), region_colors=chosen)
 
     def paint_buckets(self, hints: object, prepared: PreparedSketch, mode: str | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -592,9 +537,11 @@ class Colorizer:
         bucket = self.paint_buckets(hints, prepared, mode)
         samples = (self.reference_samples(styles) if styles and self.reference_color_strength > 0 and mode != "raw"
                    else [None] * max(1, len(styles)))
-        rendered = self.render_references(prepared, hints, styles, codes, reference_hint_count, mode=mode, seed=seed)
-        refined = [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference)
-                   for rgb, reference in zip(rendered, samples)]
+        colors = self.matched_colors(prepared, styles, mode, seed) + [None]  # [None]: hints alone
+        rendered = self.render_references(prepared, hints, styles, codes, reference_hint_count, mode=mode, seed=seed,
+                                          colors=colors[:len(styles)])
+        refined = [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference, matched=matched)
+                   for rgb, reference, matched in zip(rendered, samples, colors)]
         if layers:
             return [self.layers(prepared, rgb) for rgb in refined]
         return [self.finish(prepared, rgb) for rgb in refined]

@@ -53,9 +53,9 @@ class Parser(argparse.ArgumentParser):
 
 def add_refinement_options(parser: argparse.ArgumentParser) -> None:
     """``--line-overlay``, ``--reference-color-strength``, ``--reference-hint-count``, ``--matcher``,
-    ``--match-confidence`` and ``--attention-sharpness``, named as the ``Colorizer`` settings they
-    set, as ``s2p colorize`` and ``s2p eval`` both take them (each command checks the values before
-    loading a model). The earlier ``--line-strength``, ``--reference-colors`` and
+    ``--match-confidence``, ``--matched-color-strength`` and ``--attention-sharpness``, named as the
+    ``Colorizer`` settings they set, as ``s2p colorize`` and ``s2p eval`` both take them (each
+    command checks the values before loading a model). The earlier ``--line-strength``, ``--reference-colors`` and
     ``--reference-hints`` still work (deprecated)."""
     parser.add_argument("--line-overlay", type=float, default=1.0, metavar="S",
                         help="how dark the sketch lines are laid over the colors: 1 (default) as drawn, "
@@ -63,7 +63,7 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-color-strength", type=float, default=None, metavar="S",
                         help="how far the region colors move toward the reference's own spread of colors: "
                              "0 the network's colors, 1 the reference's (default: the colorizer's, 0.5; "
-                             "not in raw mode)")
+                             "not in raw mode; before --matched-color-strength)")
     parser.add_argument("--reference-hint-count", type=int, default=None, metavar="N",
                         help="point hints with colors matched from each reference to the sketch's regions, "
                              "given to the network beside yours (default 0: none; 24 helps with a reference of the "
@@ -76,6 +76,10 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--match-confidence", type=float, default=None, metavar="P",
                         help="regions whose matched color is less probable than this are left to the network "
                              "(default: the colorizer's; 0 gives every region its matched color)")
+    parser.add_argument("--matched-color-strength", type=float, default=None, metavar="S",
+                        help="how far each region the matcher colors moves to its matched color in soft mode: "
+                             "1 that color with the network's shading on top, 0 the network's colors "
+                             "(default: the colorizer's)")
     parser.add_argument("--attention-sharpness", type=float, default=None, metavar="S",
                         help="scale of the network's attention to the reference (default 1, as trained; "
                              "above 1 more colors and less of the reference's overall look, see the model card)")

@@ -6,7 +6,8 @@ Modes (``MODES``):
 - ``soft`` (the default): the network's colors smoothed with a guided filter whose guide is the
   flat image (so the smoothing stops where the region changes, as Style2Paints V4.5 smoothed under
   the sketch) and pulled part of the way toward each region's median; a hinted region (a click,
-  in ``Colorizer``) takes the hint color with the network's shading kept on top.
+  in ``Colorizer``) takes the hint color with the network's shading kept on top, and a region the
+  matcher colored (``region_colors``) has its median moved to that color, the shading kept too.
 - ``flat``: one color per region, the median of the network's colors there, or the hint color
   where a hint lies inside (a paint bucket); near each hint of another color in the same region,
   that hint's color (``bucket_fill``).
@@ -480,7 +481,8 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
          split_reach: float | None = 0.025, contested: str = "auto", shading: float = 0.6,
          flatten: float = 0.3, flatten_chroma: float = 0.0,
          bucket: tuple[np.ndarray, np.ndarray] | None = None,
-         reference_lab: np.ndarray | None = None, reference_strength: float = 0.0) -> np.ndarray:
+         reference_lab: np.ndarray | None = None, reference_strength: float = 0.0,
+         region_colors: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The network's colors smoothed within regions; hinted regions filled like a paint bucket
     with the network's shading kept (uint8 HxWx3).
 
@@ -494,7 +496,9 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     palette color (or the assigned one). ``bucket``: ``bucket_fill``'s result, when many outputs of
     one sketch and hint set share it. ``reference_lab`` (``reference_samples``) with
     ``reference_strength`` > 0: region colors first take the reference's chroma spread
-    (``transfer_colors``).
+    (``transfer_colors``). ``region_colors``: (colors uint8 (count, 3), strengths (count,) in 0..1):
+    each region's median moves that share of the way to its color (the matcher's choice), after
+    the reference's spread and before a palette or an assignment.
     """
     h, w = regions.shape
     radius = max(2, round(max(h, w) / 128)) if radius is None else int(radius)
@@ -511,10 +515,15 @@ def soft(rgb: np.ndarray, regions: RegionMap, hint_map: np.ndarray | None = None
     fill, sel = bucket if bucket is not None else bucket_fill(hint_map, regions, agree=agree,
                                                              split_reach=split_reach, contested=contested)
     transfer = reference_lab is not None and reference_strength > 0
-    if palette_colors is not None or assignment or transfer:
+    chosen = region_colors is not None and bool(np.any(region_colors[1] > 0))
+    if palette_colors is not None or assignment or transfer or chosen:
         target = medians.copy()
         if transfer:
             target = transfer_colors(target, _unfilled_areas(regions, sel), reference_lab, reference_strength)
+        if chosen:
+            colors, strengths = region_colors  # type: ignore[misc]
+            moved = target + np.asarray(strengths, np.float64)[:, None] * (colors.astype(np.float64) - target)
+            target = np.clip(np.rint(moved), 0, 255).astype(np.uint8)
         if palette_colors is not None:
             target = snap_to_palette(target, palette_colors)
         for label, color in (assignment or {}).items():
@@ -538,12 +547,14 @@ def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.n
            palette_colors: np.ndarray | None = None,
            assignment: dict[int, tuple[int, int, int]] | None = None,
            bucket: tuple[np.ndarray, np.ndarray] | None = None,
-           reference_lab: np.ndarray | None = None, reference_strength: float = 0.0) -> np.ndarray:
+           reference_lab: np.ndarray | None = None, reference_strength: float = 0.0,
+           region_colors: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Apply ``mode`` to one network output (uint8 HxWx3, at the region map's size).
 
     ``bucket``: ``bucket_fill`` of the hints this mode fills from, computed once for many outputs.
     ``reference_lab``, ``reference_strength``: the reference's chroma spread given to the regions
     (``transfer_colors``) in ``soft`` and ``flat``; ``raw`` stays the network alone.
+    ``region_colors``: the regions' chosen colors and how far each moves to them (``soft``).
     """
     check_mode(mode)
     if mode == "raw" and palette_colors is None and not assignment:
@@ -559,4 +570,4 @@ def refine(rgb: np.ndarray, regions: RegionMap | None, mode: str, hint_map: np.n
         reference_lab = None
     return soft(rgb, regions, hint_map if mode == "soft" else None, palette_colors=palette_colors,
                 assignment=assignment, bucket=bucket, reference_lab=reference_lab,
-                reference_strength=reference_strength)
+                reference_strength=reference_strength, region_colors=region_colors if mode == "soft" else None)

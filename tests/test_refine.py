@@ -245,6 +245,7 @@ def test_reference_samples_leave_out_the_ink() -> None:
 def test_reference_color_strength_in_colorize(colorizer: Colorizer, sample_dir: Path) -> None:
     sketch, style = sample_dir / "sketches" / "girl_portrait.png", sample_dir / "styles" / "neon_city.png"
     try:
+        colorizer.matched_color_strength = 0.0  # else every region takes its matched color, a reference color already
         colorizer.reference_color_strength = 0.0
         plain_soft, = colorizer.colorize(sketch, [style], size=128)
         plain_raw, = colorizer.colorize(sketch, [style], size=128, mode="raw")
@@ -254,7 +255,7 @@ def test_reference_color_strength_in_colorize(colorizer: Colorizer, sample_dir: 
         raw, = colorizer.colorize(sketch, [style], size=128, mode="raw")
         bare, = colorizer.colorize(sketch, None, size=128)
     finally:
-        del colorizer.reference_color_strength  # back to the class default
+        del colorizer.reference_color_strength, colorizer.matched_color_strength  # back to the class defaults
     assert np.array_equal(np.asarray(raw), np.asarray(plain_raw))  # raw is the network alone
     assert np.abs(np.asarray(moved, np.int16) - np.asarray(plain_soft, np.int16)).mean() > 2
     assert np.array_equal(np.asarray(bare), np.asarray(plain_bare))  # no reference: nothing to move to

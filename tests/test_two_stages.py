@@ -77,6 +77,43 @@ def test_raw_is_the_network_alone(colorizer: Colorizer, sketch: Path, style: Pat
     assert np.array_equal(a, b)
 
 
+def test_soft_shades_the_matched_colors_and_leaves_hinted_regions_to_the_user(colorizer: Colorizer, sketch: Path,
+                                                                             style: Path) -> None:
+    from s2p_lab.refine import region_medians
+
+    prepared = colorizer.prepare_sketch(sketch, SIZE)
+    regions = colorizer.regions(prepared)
+    colors = colorizer.matched_colors(prepared, [style])[0]
+    assert colors is not None
+    draft = colorizer.render_references(prepared, None, [style], colors=[colors])[0]
+    inner = int(np.argsort(regions.pixel_counts)[-2])
+    ys, xs = np.nonzero(regions.labels == inner)
+    h, w = regions.shape
+    hint = Hints.from_dict({"points": [{"x": (xs[len(xs) // 2] + 0.5) / w, "y": (ys[len(ys) // 2] + 0.5) / h,
+                                        "rgb": [20, 200, 40], "radius": 0.01}]})
+    before = colorizer.matched_color_strength
+    try:
+        colorizer.matched_color_strength = 1.0
+        strengths = colorizer.matched_strengths(prepared, hint, colors)
+        assert strengths[inner] == 0 and strengths.sum() >= regions.count - 3, "the user's region is left out"
+        reached = np.unique(regions.labels[colorizer.hint_map(hint, prepared).numpy()[0, 3] > 0])
+        assert np.array_equal(np.flatnonzero(strengths == 0), reached), "as the network's hint map leaves them"
+        shaded = colorizer.refine(prepared, draft, None, "soft", matched=colors)
+        colorizer.matched_color_strength = 0.0
+        network = colorizer.refine(prepared, draft, None, "soft", matched=colors)
+        assert np.array_equal(network, colorizer.refine(prepared, draft, None, "soft")), "0: the network's colors"
+    finally:
+        colorizer.matched_color_strength = before
+    medians = region_medians(shaded, regions.labels, regions.count, ~regions.lines).astype(int)
+    big = regions.pixel_counts >= 200
+    off = np.abs(medians - colors.rgb.astype(int)).max(axis=1)
+    assert np.median(off[big]) <= 3, "each region's median lands on its matched color"
+    assert np.mean(off[big] <= 12) > 0.9, off[big]
+    inside = shaded[regions.labels == inner].astype(float)
+    assert inside.std(axis=0).max() > 0.5, "the network's shading stays on top"
+    assert not np.array_equal(shaded, network)
+
+
 def test_a_one_color_reference_gives_its_color_or_skin(colorizer: Colorizer, sketch: Path) -> None:
     gray = np.full((16, 16, 3), (120, 130, 140), np.uint8)
     prepared = colorizer.prepare_sketch(sketch, SIZE)

@@ -332,26 +332,57 @@ def test_the_why_tool_shows_what_a_region_took_from_each_reference(app, colorize
 @pytest.mark.numerics
 def test_reference_color_strength_slider(app, colorizer):
     """The slider starts at the colorizer's default, where the app gives the library's picture;
-    moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone."""
+    moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone. (The
+    matcher's colors are not kept here, *Matched* 0: kept, they replace every region's color.)"""
     assert app.reference_color_strength.value == colorizer.reference_color_strength
     app.refine_mode.value = "soft"
+    app.matched_color_strength.value = 0.0
     app.live.value = True
     app.colorize()
     styles = [r.rgb for r in app._refs if r.toggle.value]
     default = np.asarray(app.results[0], int)
-    direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     tol = tolerance_of(colorizer)
-    assert_same_colors(direct, default, tol, "the app vs the library")
-    app.reference_color_strength.value = 0.0
-    plain = np.asarray(app.results[0], int)
-    assert np.abs(plain - default).mean() > 0.5
-    colorizer.reference_color_strength = 0.0
+    colorizer.matched_color_strength = 0.0
+    try:
+        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+        assert_same_colors(direct, default, tol, "the app vs the library")
+        app.reference_color_strength.value = 0.0
+        plain = np.asarray(app.results[0], int)
+        assert np.abs(plain - default).mean() > 0.5
+        colorizer.reference_color_strength = 0.0
+        alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
+    finally:
+        del colorizer.reference_color_strength, colorizer.matched_color_strength
+    assert_same_colors(alone, plain, tol, "the app vs the library, reference colors 0")
+    app.reference_color_strength.value = colorizer.reference_color_strength
+
+
+@pytest.mark.numerics
+def test_matched_color_strength_slider(app, colorizer):
+    """*Matched* starts at the colorizer's default (each region in its matched color, shaded), where
+    the app gives the library's picture; at 0 the variants are the network's colors, as the
+    library gives them with ``matched_color_strength`` 0; without a matcher it is disabled."""
+    assert colorizer.matches_regions and app.matched_color_strength.value == colorizer.matched_color_strength == 1.0
+    assert not app.matched_color_strength.disabled
+    app.refine_mode.value = "soft"
+    app.live.value = True
+    app.colorize()
+    styles = [r.rgb for r in app._refs if r.toggle.value]
+    kept = np.asarray(app.results[0], int)
+    tol = tolerance_of(colorizer)
+    assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], kept, tol, "the app vs the library")
+    app.matched_color_strength.value = 0.0
+    network = np.asarray(app.results[0], int)
+    assert np.abs(network - kept).mean() > 0.5, "the slider recolors the variants"
+    colorizer.matched_color_strength = 0.0
     try:
         alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     finally:
-        del colorizer.reference_color_strength
-    assert_same_colors(alone, plain, tol, "the app vs the library, reference colors 0")
-    app.reference_color_strength.value = colorizer.reference_color_strength
+        del colorizer.matched_color_strength
+    assert_same_colors(alone, network, tol, "the app vs the library, matched colors 0")
+    plain = ColorizeApp(Colorizer.from_pretrained(device="cpu", matcher=False), sketches={"grid": _sketch()},
+                        styles={"red": _style((210, 40, 50))}, size=SIZE, canvas_size=200)
+    assert plain.matched_color_strength.disabled
 
 
 @pytest.mark.numerics

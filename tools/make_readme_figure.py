@@ -12,7 +12,8 @@ map, raw / soft / flat with the sample hints, and a palette taken from one sketc
 onto a second sketch of the same character. ``--reference-colors``: the same sketch and references
 with the region colors moved 0, 0.5 (the default) and 1 of the way to each reference's colors.
 ``--matcher``: the nine sample references before the region matcher (the network alone) and after
-(its flat colors, the default with the network's shading, and another seed).
+(its flat colors, the network's colors from its hint maps, the default: the matched colors with the
+network's shading, and another seed).
 
 Uses only the repository's own sample data and the shipped weights.
 """
@@ -108,9 +109,11 @@ def reference_sheet(out: str, sketch: str, styles: list[Path], rows: list[tuple[
 
 
 def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, weights: str | None) -> None:
-    """One sketch x several references, one row per ``reference_color_strength`` (0, 0.5, 1)."""
+    """One sketch x several references, one row per ``reference_color_strength`` (0, 0.5, 1), the
+    matcher's colors not kept (``matched_color_strength`` 0)."""
     styles = [ROOT / "sample_data/styles" / f"{name}.png" for name in names]
     colorizer = Colorizer.from_pretrained(weights)
+    colorizer.matched_color_strength = 0.0  # else every region the matcher colors keeps its matched color
 
     def at(strength: float) -> list:
         colorizer.reference_color_strength = strength
@@ -122,13 +125,18 @@ def reference_colors_figure(out: str, sketch: str, names: list[str], size: int, 
 
 def matcher_figure(out: str, sketch: str, size: int, weights: str | None) -> None:
     """One sketch x the nine sample references: the network alone (before the matcher), the
-    matcher's flat colors, the default (matcher, then the network's shading) and seed 1."""
+    matcher's flat colors, the network's colors from the matcher's hint maps (matched color strength
+    0), the default (the matched colors with the network's shading) and seed 1."""
     styles = sorted((ROOT / "sample_data/styles").glob("*.png"))
     before = Colorizer.from_pretrained(weights, matcher=False)
     after = Colorizer.from_pretrained(weights)
+    unkept = Colorizer.from_pretrained(weights)
+    unkept.matched_color_strength = 0.0
     rows = [("network alone (v0.3, before)", lambda: before.colorize(sketch, styles, size=size)),
             ("matcher: flat colors", lambda: after.colorize(sketch, styles, size=size, mode="flat")),
-            ("matcher + network shading (default)", lambda: after.colorize(sketch, styles, size=size)),
+            ("matcher, then the network's colors (matched color strength 0)",
+             lambda: unkept.colorize(sketch, styles, size=size)),
+            ("matched colors + network shading (default)", lambda: after.colorize(sketch, styles, size=size)),
             ("the same, seed=1", lambda: after.colorize(sketch, styles, size=size, seed=1))]
     reference_sheet(out, sketch, styles, rows, 150, 16, lambda style: style.stem)
 

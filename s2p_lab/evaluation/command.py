@@ -83,6 +83,8 @@ def _colorizer(args: argparse.Namespace) -> Any:
         colorizer = load_colorizer(None, args.weights, args.device)
     if args.match_confidence is not None:
         colorizer.match_confidence = float(args.match_confidence)
+    if args.matched_color_strength is not None:
+        colorizer.matched_color_strength = float(args.matched_color_strength)
     colorizer.line_overlay = float(args.line_overlay)  # checked by run() before loading
     if args.reference_color_strength is not None:
         colorizer.reference_color_strength = float(args.reference_color_strength)
@@ -127,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         from ..commands import check_confidence
 
         check_confidence(args.match_confidence)
+    if args.matched_color_strength is not None:
+        check_strength(args.matched_color_strength, "--matched-color-strength")
     if args.attention_sharpness is not None:
         check_sharpness(args.attention_sharpness, "--attention-sharpness")
     if args.n_real < 4:
@@ -187,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["reference_hint_count"] = colorizer.reference_hint_count
     result["settings"]["matcher"] = None if colorizer.matcher is None else colorizer.matcher.meta.get("name", "shipped" if args.matcher is None else args.matcher)
     result["settings"]["match_confidence"] = colorizer.match_confidence
+    result["settings"]["matched_color_strength"] = colorizer.matched_color_strength
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
     result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity
     result["settings"]["reference_hint_alpha"] = colorizer.reference_hint_alpha

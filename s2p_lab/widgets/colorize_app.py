@@ -92,7 +92,7 @@ class ColorizeApp(W.VBox):
         self.color, self.swatches = color_tools()
         self.mode, self.hint_size, self.undo_button, self.clear_button, self.live, self.hint_count = hint_tools(
             hint_size, live)
-        (self.refine_mode, self.reference_color_strength, self.reference_hint_count,
+        (self.refine_mode, self.reference_color_strength, self.matched_color_strength, self.reference_hint_count,
          self.attention_sharpness) = model_controls(colorizer)
         self.gallery, self.style_upload, self.all_button, self.none_button = reference_controls()
         self.size, self.colorize_button, self.save_dir, self.save_button, self.saved = run_controls(size, out_dir)
@@ -109,6 +109,7 @@ class ColorizeApp(W.VBox):
         self.canvas.on_client_ready(self._redraw)
         self.refine_mode.observe(lambda _c: self._after_edit(), names="value")
         self.reference_color_strength.observe(lambda _c: self._after_edit(), names="value")
+        self.matched_color_strength.observe(lambda _c: self._after_edit(), names="value")
         self.reference_hint_count.observe(lambda _c: self._after_edit(), names="value")
         self.attention_sharpness.observe(lambda _c: self._after_edit(), names="value")
         self.size.observe(lambda _c: self.recolored.clear(), names="value")  # labels belong to one size
@@ -277,17 +278,22 @@ class ColorizeApp(W.VBox):
             if not self.attention_sharpness.disabled:  # the slider sets the colorizer's own setting
                 colorizer.attention_sharpness = float(self.attention_sharpness.value)
             mode = self.refine_mode.value
+            matched = colorizer.matched_colors(prepared, [r.rgb for r in refs], mode) + [None]  # None: hints alone
             outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
-                                                  count=int(self.reference_hint_count.value), mode=mode)
+                                                  count=int(self.reference_hint_count.value), mode=mode,
+                                                  colors=matched[:len(refs)])
             bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
             strength = float(self.reference_color_strength.value)
+            matched_strength = float(self.matched_color_strength.value)
             samples = (colorizer.reference_samples([r.rgb for r in refs]) if refs and strength > 0
                        else [None] * len(outputs))
             self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
                                                                          recolor=dict(self.recolored), bucket=bucket,
                                                                          reference=reference,
-                                                                         reference_color_strength=strength))
-                            for rgb, reference in zip(outputs, samples)]
+                                                                         reference_color_strength=strength,
+                                                                         matched=colors,
+                                                                         matched_color_strength=matched_strength))
+                            for rgb, reference, colors in zip(outputs, samples, matched)]
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
             self.renders += 1

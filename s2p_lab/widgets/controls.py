@@ -62,9 +62,9 @@ def hint_tools(hint_size: float, live: bool) -> tuple[W.ToggleButtons, W.FloatSl
     return mode, size, undo_button, clear_button, live_box, W.HTML()
 
 
-def model_controls(colorizer) -> tuple[W.ToggleButtons, W.FloatSlider, W.IntSlider, W.FloatSlider]:
-    """The refinement mode and the *Ref. colors*, *Ref. hints* and *Sharpness* sliders, set from
-    ``colorizer`` (its defaults when it is None) and disabled where it has no such setting."""
+def model_controls(colorizer) -> tuple[W.ToggleButtons, W.FloatSlider, W.FloatSlider, W.IntSlider, W.FloatSlider]:
+    """The refinement mode and the *Ref. colors*, *Matched*, *Ref. hints* and *Sharpness* sliders, set
+    from ``colorizer`` (its defaults when it is None) and disabled where it has no such setting."""
     default_mode = getattr(colorizer, "default_mode", DEFAULT_MODE)
     refine_mode = W.ToggleButtons(options=list(REFINE_MODES), value=default_mode, description="Refine",
                                   style={"button_width": "54px"},
@@ -77,6 +77,15 @@ def model_controls(colorizer) -> tuple[W.ToggleButtons, W.FloatSlider, W.IntSlid
                                      tooltip="how far region colors move toward the reference's own colors",
                                      layout=W.Layout(width="300px"))
     reference_colors.add_class("s2p-reference-colors")
+    matched_colors = W.FloatSlider(value=float(getattr(colorizer, "matched_color_strength", 1.0)), min=0.0, max=1.0,
+                                   step=0.05, readout_format=".2f", description="Matched", continuous_update=False,
+                                   tooltip="how far each region moves to the color the matcher chose for it in soft "
+                                           "mode (1: that color with the network's shading, 0: the network's colors)",
+                                   layout=W.Layout(width="300px"))
+    matched_colors.add_class("s2p-matched-colors")
+    if not getattr(colorizer, "matches_regions", False):
+        matched_colors.disabled = True
+        matched_colors.tooltip = "no region matcher (Colorizer(matcher=None))"
     reference_hints = W.IntSlider(value=int(getattr(colorizer, "reference_hint_count", 0)), min=0, max=48, step=4,
                                   description="Ref. hints", continuous_update=False,
                                   tooltip="point hints matched from each reference to the sketch's regions, "
@@ -94,7 +103,7 @@ def model_controls(colorizer) -> tuple[W.ToggleButtons, W.FloatSlider, W.IntSlid
                                         layout=W.Layout(width="300px"))
     attention_sharpness.disabled = not getattr(colorizer, "attention_adjustable", False)
     attention_sharpness.add_class("s2p-attention-sharpness")
-    return refine_mode, reference_colors, reference_hints, attention_sharpness
+    return refine_mode, reference_colors, matched_colors, reference_hints, attention_sharpness
 
 
 def run_controls(size: int, out_dir: str | Path) -> tuple[W.Dropdown, W.Button, W.Text, W.Button, W.HTML]:
@@ -130,6 +139,7 @@ def app_layout(app: Any) -> list[W.Widget]:
             W.HBox([app.undo_button, app.clear_button, app.live], layout=W.Layout(align_items="center")),
             app.refine_mode,
             app.reference_color_strength,
+            app.matched_color_strength,
             app.reference_hint_count,
             app.attention_sharpness,
         ],
