@@ -259,3 +259,24 @@ def test_every_matcher_config_loads_and_the_shipped_matcher_comes_from_one() -> 
     assert meta["config"] == {**meta["config"], **vars(shipped.model)} and meta["trained_steps"] == shipped.steps
     with pytest.raises(S2PError, match="unknown matcher config field"):
         MatcherTrainConfig.load(configs[0], {"stepz": 3})
+
+
+def test_the_frozen_similarity_is_added_to_the_heads_logits() -> None:
+    """``MatcherConfig.frozen_similarity`` w: each region's logits for each segment are the head's
+    plus w times the untrained block-10 cosine similarity (``frozen_similarity``); 0 is the head
+    alone, and under a large w each region's best segment is the nearest-feature baseline's."""
+    from s2p_lab.matching.predict import frozen_similarity
+
+    torch.manual_seed(0)
+    reference = reference_parts(_illustration(5, 192))
+    sketch = _parts(np.random.default_rng(1).normal(size=(30, 152)))
+    model = RegionMatcher(MatcherConfig(dim=16, hidden=32), np.array([[80, 10, 15]]))
+    _, head = Matcher(model).class_log_probs(sketch, reference)
+    model.config.frozen_similarity = 7.5
+    _, blended = Matcher(model).class_log_probs(sketch, reference)
+    cosine = frozen_similarity(sketch, reference.features)
+    assert np.allclose(blended.numpy() - head.numpy(), 7.5 * cosine, atol=1e-4)
+    model.config.frozen_similarity = 1e4
+    _, dominated = Matcher(model).class_log_probs(sketch, reference)
+    assert np.array_equal(dominated.numpy().argmax(axis=1), nearest_feature_colors(sketch, reference).source)
+    assert load_matcher(Path(__file__).resolve().parents[1] / "s2p_lab/pretrained/matcher")[0].config.frozen_similarity == 7.5

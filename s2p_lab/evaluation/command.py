@@ -191,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     result["settings"]["reference_hint_count"] = colorizer.reference_hint_count
     result["settings"]["matcher"] = None if colorizer.matcher is None else colorizer.matcher.meta.get("name", "shipped" if args.matcher is None else args.matcher)
     result["settings"]["match_confidence"] = colorizer.match_confidence
+    result["settings"]["matcher_frozen_similarity"] = (None if colorizer.matcher is None
+                                                       else colorizer.matcher.model.config.frozen_similarity)
     result["settings"]["matched_color_strength"] = colorizer.matched_color_strength
     result["settings"]["reference_similarity"] = colorizer.reference_similarity
     result["settings"]["reference_image_similarity"] = colorizer.reference_image_similarity

@@ -50,6 +50,11 @@ class MatcherConfig:
     use_geometry: bool = True
     prior_geometry: bool = False  # whether the prior head reads place and size (they differ between face crops and full figures)
     feature_side: int = FEATURE_SIDE  # the longer side the frozen features are computed at (both images)
+    #: at inference, the untrained cosine similarity of the two parts' EfficientNet block-10 features
+    #: (``predict.frozen_similarity``, the nearest-feature baseline's) times this is added to each
+    #: region's logits for each segment (0: the head alone; ``matcher-v2`` ships with 7.5, chosen on
+    #: training illustrations the head never saw: its model card)
+    frozen_similarity: float = 0.0
 
     def input_dim(self, side: str) -> int:
         names = self.sketch_inputs if side == "sketch" else self.reference_inputs

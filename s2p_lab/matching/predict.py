@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from ..reference_store import ReferenceStore
 
 __all__ = ["DEFAULT_MATCHER", "Matcher", "PLAUSIBLE", "ReferenceParts", "RegionColors", "lab_to_rgb8",
-           "colors_from_segments", "nearest_feature_colors", "parts_from_tensors", "parts_to_tensors", "random_colors",
-           "reference_parts", "reference_parts_many", "reference_segments"]
+           "colors_from_segments", "frozen_similarity", "nearest_feature_colors", "parts_from_tensors",
+           "parts_to_tensors", "random_colors", "reference_parts", "reference_parts_many",
+           "reference_segments"]
 
 #: The shipped matcher's folder.
 DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "pretrained" / "matcher"
@@ -228,11 +229,16 @@ class Matcher:
         self._references.clear()
 
     def class_log_probs(self, sketch: PartFeatures, reference: ReferenceParts) -> tuple[torch.Tensor, torch.Tensor]:
-        """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S))."""
+        """(log-probabilities (R, classes) of the reference's palette colors, logits (R, S)): the
+        head's, plus ``frozen_similarity`` times the frozen features' own similarity where the
+        matcher's config asks for it (``MatcherConfig.frozen_similarity``)."""
         model = self.model
+        weight = float(model.config.frozen_similarity)
         with torch.inference_mode():
             logits = model(model.inputs(_parts_dict(sketch), "sketch"),
                            model.inputs(_parts_dict(reference.features), "reference"))
+            if weight:
+                logits = logits + weight * torch.from_numpy(frozen_similarity(sketch, reference.features))
             cluster = torch.from_numpy(reference.segments.cluster)
             log_p = class_log_probs(logits, cluster, len(reference.segments.palette))
         return log_p, logits
@@ -311,14 +317,20 @@ def colors_from_segments(reference: ReferenceParts, choice: np.ndarray) -> Regio
                         choice[:, None].astype(np.int64), ones[:, None])
 
 
-def nearest_feature_colors(sketch: PartFeatures, reference: ReferenceParts) -> RegionColors:
-    """Baseline without training: each region takes the segment whose EfficientNet block-10
-    features (centred per image, as pooled) are the most cosine-similar."""
-    a = sketch.efficientnet[:, 40:]
-    b = reference.features.efficientnet[:, 40:]
+def frozen_similarity(sketch: PartFeatures, reference: PartFeatures) -> np.ndarray:
+    """float32 (R, S): the cosine similarity of every region's and every segment's EfficientNet
+    block-10 features (centred per image, as pooled), untrained."""
+    a = sketch.efficientnet[:, 40:].astype(np.float32)
+    b = reference.efficientnet[:, 40:].astype(np.float32)
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-6)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-6)
-    return colors_from_segments(reference, (a @ b.T).argmax(axis=1))
+    return a @ b.T
+
+
+def nearest_feature_colors(sketch: PartFeatures, reference: ReferenceParts) -> RegionColors:
+    """Baseline without training: each region takes the segment whose EfficientNet block-10
+    features are the most cosine-similar (``frozen_similarity``)."""
+    return colors_from_segments(reference, frozen_similarity(sketch, reference.features).argmax(axis=1))
 
 
 def random_colors(count: int, reference: ReferenceParts, seed: int = 0) -> RegionColors:
