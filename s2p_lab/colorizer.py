@@ -464,6 +464,30 @@ class Colorizer(RegionMatching):
                       reference_strength=(self.reference_color_strength if reference_color_strength is None
                                           else reference_color_strength), region_colors=chosen)
 
+    def refined_drafts(self, prepared: PreparedSketch, hints: object, styles: Sequence[ImageSource] | None,
+                       codes: StyleCode | None = None, *, mode: str | None = None, seed: int = 0,
+                       count: int | None = None, palette: Palette | None = None,
+                       recolor: dict[int, tuple[int, int, int]] | None = None,
+                       reference_color_strength: float | None = None,
+                       matched_color_strength: float | None = None) -> list[np.ndarray]:
+        """Each reference's draft (``render_references``) refined (``refine``): uint8 (h, w, 3) at
+        the processing size, one per reference (one from the hints alone without any), what
+        ``colorize`` finishes. The matcher's colors, the hints' paint buckets and the references'
+        color samples are made once for every output; the strengths default to the colorizer's."""
+        mode = check_mode(self.default_mode if mode is None else mode)
+        hints = Hints.load(hints)
+        styles = list(styles or [])
+        strength = self.reference_color_strength if reference_color_strength is None else reference_color_strength
+        bucket = self.paint_buckets(hints, prepared, mode)
+        samples = (self.reference_samples(styles) if styles and strength > 0 and mode != "raw"
+                   else [None] * max(1, len(styles)))
+        colors = self.matched_colors(prepared, styles, mode, seed) + [None]  # [None]: hints alone
+        rendered = self.render_references(prepared, hints, styles, codes, count, mode=mode, seed=seed,
+                                          colors=colors[:len(styles)])
+        return [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference, strength, matched,
+                            matched_color_strength)
+                for rgb, reference, matched in zip(rendered, samples, colors)]
+
     def paint_buckets(self, hints: object, prepared: PreparedSketch, mode: str | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
         """What the hints fill in ``mode``: ``refine.bucket_fill``'s (colors, where), or None.
@@ -534,14 +558,8 @@ class Colorizer(RegionMatching):
         # each reference decoded once, for its style code and its colors
         styles = [s if isinstance(s, StyleCode) else load_image(s, mode="RGB") for s in styles or []]
         codes = self.encode_styles(styles or None)
-        bucket = self.paint_buckets(hints, prepared, mode)
-        samples = (self.reference_samples(styles) if styles and self.reference_color_strength > 0 and mode != "raw"
-                   else [None] * max(1, len(styles)))
-        colors = self.matched_colors(prepared, styles, mode, seed) + [None]  # [None]: hints alone
-        rendered = self.render_references(prepared, hints, styles, codes, reference_hint_count, mode=mode, seed=seed,
-                                          colors=colors[:len(styles)])
-        refined = [self.refine(prepared, rgb, hints, mode, palette, recolor, bucket, reference, matched=matched)
-                   for rgb, reference, matched in zip(rendered, samples, colors)]
+        refined = self.refined_drafts(prepared, hints, styles, codes, mode=mode, seed=seed, count=reference_hint_count,
+                                      palette=palette, recolor=recolor)
         if layers:
             return [self.layers(prepared, rgb) for rgb in refined]
         return [self.finish(prepared, rgb) for rgb in refined]

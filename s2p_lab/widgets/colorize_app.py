@@ -277,23 +277,12 @@ class ColorizeApp(W.VBox):
             hints = self.hints
             if not self.attention_sharpness.disabled:  # the slider sets the colorizer's own setting
                 colorizer.attention_sharpness = float(self.attention_sharpness.value)
-            mode = self.refine_mode.value
-            matched = colorizer.matched_colors(prepared, [r.rgb for r in refs], mode) + [None]  # None: hints alone
-            outputs = colorizer.render_references(prepared, hints, [r.rgb for r in refs], codes,
-                                                  count=int(self.reference_hint_count.value), mode=mode,
-                                                  colors=matched[:len(refs)])
-            bucket = colorizer.paint_buckets(hints, prepared, mode)  # shared by every variant
-            strength = float(self.reference_color_strength.value)
-            matched_strength = float(self.matched_color_strength.value)
-            samples = (colorizer.reference_samples([r.rgb for r in refs]) if refs and strength > 0
-                       else [None] * len(outputs))
-            self.results = [colorizer.finish(prepared, colorizer.refine(prepared, rgb, hints, mode,
-                                                                         recolor=dict(self.recolored), bucket=bucket,
-                                                                         reference=reference,
-                                                                         reference_color_strength=strength,
-                                                                         matched=colors,
-                                                                         matched_color_strength=matched_strength))
-                            for rgb, reference, colors in zip(outputs, samples, matched)]
+            refined = colorizer.refined_drafts(prepared, hints, [r.rgb for r in refs], codes,
+                                               mode=self.refine_mode.value, count=int(self.reference_hint_count.value),
+                                               recolor=dict(self.recolored),
+                                               reference_color_strength=float(self.reference_color_strength.value),
+                                               matched_color_strength=float(self.matched_color_strength.value))
+            self.results = [colorizer.finish(prepared, rgb) for rgb in refined]
             self.palettes = [extract_palette(image, PALETTE_SIZE) for image in self.results]
             self.result_names = [r.name for r in refs] or ["hints only"]
             self.renders += 1
