@@ -329,32 +329,35 @@ def test_the_why_tool_shows_what_a_region_took_from_each_reference(app, colorize
     assert app.explain_region(0.37, 0.5) == [] and "raw" in app.why.value
 
 
+def _first_variant_as_the_library_gives_it(app, colorizer) -> tuple[np.ndarray, list, object]:
+    """Colorize in the app with *Live* on, check its first variant against ``colorize`` with the
+    selected references, and return it (int), those references and the precision's tolerance."""
+    app.live.value = True
+    app.colorize()
+    styles = [r.rgb for r in app._refs if r.toggle.value]
+    first = np.asarray(app.results[0], int)
+    tol = tolerance_of(colorizer)
+    assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], first, tol, "the app vs the library")
+    return first, styles, tol
+
+
 @pytest.mark.numerics
-def test_reference_color_strength_slider(app, colorizer):
+def test_reference_color_strength_slider(app, colorizer, monkeypatch):
     """The slider starts at the colorizer's default, where the app gives the library's picture;
     moving it recolors the variants (live), and 0 gives the network's colors as ``soft`` alone. (The
     matcher's colors are not kept here, *Matched* 0: kept, they replace every region's color.)"""
     assert app.reference_color_strength.value == colorizer.reference_color_strength
     app.refine_mode.value = "soft"
     app.matched_color_strength.value = 0.0
-    app.live.value = True
-    app.colorize()
-    styles = [r.rgb for r in app._refs if r.toggle.value]
-    default = np.asarray(app.results[0], int)
-    tol = tolerance_of(colorizer)
-    colorizer.matched_color_strength = 0.0
-    try:
-        direct = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
-        assert_same_colors(direct, default, tol, "the app vs the library")
-        app.reference_color_strength.value = 0.0
-        plain = np.asarray(app.results[0], int)
-        assert np.abs(plain - default).mean() > 0.5
-        colorizer.reference_color_strength = 0.0
-        alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
-    finally:
-        del colorizer.reference_color_strength, colorizer.matched_color_strength
+    monkeypatch.setattr(colorizer, "matched_color_strength", 0.0)  # the colorizer's settings come back after the test
+    default, styles, tol = _first_variant_as_the_library_gives_it(app, colorizer)
+    app.reference_color_strength.value = 0.0
+    plain = np.asarray(app.results[0], int)
+    assert np.abs(plain - default).mean() > 0.5
+    monkeypatch.setattr(colorizer, "reference_color_strength", 0.0)
+    alone = colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0]
     assert_same_colors(alone, plain, tol, "the app vs the library, reference colors 0")
-    app.reference_color_strength.value = colorizer.reference_color_strength
+    app.reference_color_strength.value = Colorizer.reference_color_strength
 
 
 @pytest.mark.numerics
@@ -365,12 +368,7 @@ def test_matched_color_strength_slider(app, colorizer):
     assert colorizer.matches_regions and app.matched_color_strength.value == colorizer.matched_color_strength == 1.0
     assert not app.matched_color_strength.disabled
     app.refine_mode.value = "soft"
-    app.live.value = True
-    app.colorize()
-    styles = [r.rgb for r in app._refs if r.toggle.value]
-    kept = np.asarray(app.results[0], int)
-    tol = tolerance_of(colorizer)
-    assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], kept, tol, "the app vs the library")
+    kept, styles, tol = _first_variant_as_the_library_gives_it(app, colorizer)
     app.matched_color_strength.value = 0.0
     network = np.asarray(app.results[0], int)
     assert np.abs(network - kept).mean() > 0.5, "the slider recolors the variants"
@@ -401,12 +399,7 @@ def test_reference_hint_count_slider(app, colorizer):
 
 
 def _reference_hint_count_slider(app, colorizer):
-    app.live.value = True
-    app.colorize()
-    styles = [r.rgb for r in app._refs if r.toggle.value]
-    plain = np.asarray(app.results[0], int)
-    tol = tolerance_of(colorizer)
-    assert_same_colors(colorizer.colorize(app._sketch, styles=styles, size=SIZE)[0], plain, tol, "the app vs the library")
+    plain, styles, tol = _first_variant_as_the_library_gives_it(app, colorizer)
     colorizer.reference_similarity = colorizer.reference_image_similarity = 0.0
     try:
         app.reference_hint_count.value = 24
