@@ -1,4 +1,5 @@
-"""Regions from the lines: gaps closed, hatching kept in few regions, lines absorbed."""
+"""Regions from the lines: gaps closed, hatching kept in few regions, lines absorbed; trapped balls part
+narrow places."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from s2p_lab.errors import S2PError
 from s2p_lab.imageio import load_image, resize_long_side
-from s2p_lab.regions import line_mask, region_map, region_overlay
+from s2p_lab.regions import ball_radii, line_mask, region_map, region_overlay, trapped_ball_regions
 from s2p_lab.sketch import cleanup_sketch
 
 
@@ -63,6 +64,61 @@ def test_hatching_does_not_explode() -> None:
     regions = region_map(sketch)
     assert regions.count < 40
     assert regions.labels[128, 200] == regions.labels[60, 200]  # the right half is one region
+
+
+def _dumbbell(neck: int) -> np.ndarray:
+    """The outline of two discs joined by a neck ``neck`` px wide (no line across it)."""
+    shape = np.zeros((256, 320), np.uint8)
+    cv2.circle(shape, (97, 128), 60, 1, -1)
+    cv2.circle(shape, (223, 128), 60, 1, -1)
+    shape[128 - neck // 2 : 128 - neck // 2 + neck, 150:170] = 1
+    contours, _ = cv2.findContours(shape, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    sketch = np.full(shape.shape, 255, np.uint8)
+    cv2.drawContours(sketch, contours, -1, 0, 1)
+    return sketch
+
+
+@pytest.mark.parametrize("neck", [10, 12])
+def test_trapped_balls_part_a_narrow_place_that_the_outline_map_keeps_whole(neck: int) -> None:
+    sketch = _dumbbell(neck)
+    parts = trapped_ball_regions(sketch)  # 256 px: balls of radius 6 and less, too wide for the neck
+    assert len({parts.labels[128, 80], parts.labels[128, 240], parts.labels[5, 5]}) == 3
+    assert set(np.unique(parts.labels)) == set(range(parts.count))
+    whole = region_map(sketch)
+    assert whole.labels[128, 80] == whole.labels[128, 240] != whole.labels[5, 5]
+    # a ball that fits through the neck keeps the two discs together
+    assert len(set(trapped_ball_regions(sketch, radius=2).labels[128, [80, 240]])) == 1
+
+
+@pytest.mark.parametrize("gap", [2, 3])
+def test_trapped_balls_close_small_gaps_and_keep_wide_openings(gap: int) -> None:
+    sketch = np.full((256, 256), 255, np.uint8)
+    ring_with_gap(sketch, (128, 128), 60, gap)
+    parts = trapped_ball_regions(sketch)
+    inside = parts.labels[128, 128]
+    assert inside != parts.labels[10, 10]
+    disc = np.zeros_like(sketch)
+    cv2.circle(disc, (128, 128), 55, 1, -1)
+    assert (parts.labels[disc > 0] == inside).mean() > 0.98
+    open_ring = np.full((256, 256), 255, np.uint8)
+    ring_with_gap(open_ring, (128, 128), 60, 40)
+    parts = trapped_ball_regions(open_ring)
+    assert parts.labels[128, 128] == parts.labels[10, 10]
+
+
+def test_trapped_balls_keep_hatching_in_few_regions_and_check_the_radius() -> None:
+    sketch = np.full((256, 256), 255, np.uint8)
+    cv2.rectangle(sketch, (30, 30), (220, 220), 0, 2)
+    for x in range(40, 130, 4):
+        cv2.line(sketch, (x, 40), (x + 30, 210), 60, 1)
+    parts = trapped_ball_regions(sketch)
+    # the strips between strokes merge; the band beside the strokes' ends parts at each end
+    assert parts.count < 60
+    assert parts.labels[128, 200] == parts.labels[60, 200]
+    assert ball_radii(12) == [12, 8, 5, 3, 2, 1] and ball_radii(0) == []
+    assert trapped_ball_regions(np.full((32, 48), 255, np.uint8)).count == 1
+    with pytest.raises(S2PError):
+        trapped_ball_regions(sketch, radius=99)
 
 
 def test_faint_lines_are_found_and_paper_noise_is_not() -> None:
