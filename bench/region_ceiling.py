@@ -39,7 +39,7 @@ from s2p_lab.evaluation.baselines import flipped_recrop  # noqa: E402
 from s2p_lab.evaluation.inputs import evenly, list_images, load_rgb  # noqa: E402
 from s2p_lab.evaluation.metrics import region_accuracy, segment_color_regions  # noqa: E402
 from s2p_lab.imageio import resize_long_side  # noqa: E402
-from s2p_lab.labelstats import label_medians  # noqa: E402
+from s2p_lab.refine import region_medians  # noqa: E402
 from s2p_lab.regions import RegionMap, region_map, trapped_ball_regions  # noqa: E402
 from s2p_lab.sketch import extract_sketch  # noqa: E402
 from s2p_lab.splits import split_paths  # noqa: E402
@@ -57,18 +57,19 @@ MAPS = {
 MODEL_MAPS = ("outlines_2", "balls_12")
 
 
-def oracle_fill(regions: RegionMap, target: np.ndarray, sketch: np.ndarray) -> np.ndarray:
+def under_lines(rgb: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """``rgb`` (uint8) multiplied by the sketch's lines (``ink``: float32 HxW, paper 1)."""
+    return (rgb * ink[..., None]).astype(np.uint8)
+
+
+def oracle_fill(regions: RegionMap, target: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Every region of ``regions`` (at any size) in the target's median color over its non-line
-    pixels, at the target's size, multiplied by the sketch's lines."""
+    pixels (``refine.region_medians``), at the target's size, under the sketch's lines."""
     h, w = target.shape[:2]
     ph, pw = regions.shape
-    small = cv2.resize(target, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float64)
-    labels = regions.labels + 1
-    labels[regions.lines] = 0
-    colors = label_medians(small, labels, regions.count).clip(0, 255).astype(np.uint8)
-    fill = cv2.resize(colors[regions.labels], (w, h), interpolation=cv2.INTER_NEAREST)
-    gray = (sketch if sketch.ndim == 2 else sketch[..., 0]).astype(np.float32) / 255.0
-    return (fill * gray[..., None]).astype(np.uint8)
+    small = cv2.resize(target, (pw, ph), interpolation=cv2.INTER_AREA)
+    colors = region_medians(small, regions.labels, regions.count, ~regions.lines)
+    return under_lines(cv2.resize(colors[regions.labels], (w, h), interpolation=cv2.INTER_NEAREST), ink)
 
 
 def illustrations(data: Path, pairs: int, validation: Path | None, seen: Path | None) -> list[Path]:
@@ -106,19 +107,20 @@ def main() -> int:
         h, w = target.shape[:2]
         sketch = extract_sketch(target, method="xdog")
         truth = segment_color_regions(target, seed=0)
-        gray = (sketch if sketch.ndim == 2 else sketch[..., 0]).astype(np.float32) / 255.0
-        line_cost.append(region_accuracy((target * gray[..., None]).astype(np.uint8), target, truth)["count"])
+        ink = (sketch if sketch.ndim == 2 else sketch[..., 0]).astype(np.float32) / 255.0
+        line_cost.append(region_accuracy(under_lines(target, ink), target, truth)["count"])
+        reference = flipped_recrop(target)
         prepared = colorizer.prepare_sketch(sketch, size=512) if colorizer is not None else None
         for name, make in MAPS.items():
             lines = prepared.processing_lines if prepared is not None else sketch
             regions = make(lines)
             scores[name]["regions"].append(regions.count)
-            scores[name]["oracle"].append(region_accuracy(oracle_fill(regions, target, sketch), target, truth)["count"])
+            scores[name]["oracle"].append(region_accuracy(oracle_fill(regions, target, ink), target, truth)["count"])
             if colorizer is None or name not in MODEL_MAPS:
                 continue
             prepared.regions, prepared.parts = regions, None
             for mode in ("flat", "soft"):
-                out = np.asarray(colorizer.colorize(prepared, styles=[flipped_recrop(target)], size=512, mode=mode)[0])
+                out = np.asarray(colorizer.colorize(prepared, styles=[reference], size=512, mode=mode)[0])
                 if out.shape[:2] != (h, w):
                     out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
                 scores[name].setdefault(f"model_{mode}", []).append(region_accuracy(out, target, truth)["count"])
