@@ -4,7 +4,9 @@
 at the processing size. The references are decoded a few at a time (``max_batch_pixels``): the part
 shared by all references runs once per call; on a CPU one reference at a time from 256 px up is
 faster (its activations stay in cache: 2.9 s vs 4.3 s for four at 512 px) and bounds peak memory,
-while a GPU wants large batches.
+while a GPU wants large batches. On the PyTorch backend the finest decoder level runs in bands of
+rows (``max_band_bytes``, ``models.incremental.decode_in_bands``): the same colors, no
+full-resolution activation held whole.
 
 Hint edits are incremental: the decoder has no image-wide operation, so an edit changes each decoder
 level only near it. The newest full decode keeps every level's output (``models.incremental``), and
@@ -26,7 +28,7 @@ import torch
 
 from .errors import S2PError
 from .models import ColorizationModel, Generator, HintedFeatures, SketchFeatures, StyleCode
-from .models.incremental import EditPlan, decode_keeping_levels, plan_edit, redecode
+from .models.incremental import EditPlan, decode_in_bands, decode_keeping_levels, plan_edit, redecode
 from .prepared import PreparedSketch
 
 __all__ = ["KeptRender", "Networks", "Placement", "Renderer", "changed_box", "rgb_decoder", "runnable_networks", "to_uint8"]
@@ -177,6 +179,10 @@ class Renderer:
         self.max_level_cache_bytes = 256 * 2**20
         #: recent renders kept for hint edits (decoder levels by the newest alone)
         self.max_kept_renders = 9
+        #: a full decode runs its finest level in bands of rows, each of whose activations (one
+        #: tensor of the finest level's width) holds at most this many bytes: 4 bands in float32 and
+        #: 2 in bf16 at 512 px, the same colors (``incremental.decode_in_bands``); 0: whole
+        self.max_band_bytes = 8 * 2**20
         self.renders: list[KeptRender] = []
 
     @property
@@ -324,6 +330,18 @@ class Renderer:
         pixels += sum(s.shape[-2:].numel() * c for s, c in zip(skips[:-1], generator.widths[:-1]))
         return references * pixels * item <= self.max_level_cache_bytes
 
+    def band_rows(self, prepared: PreparedSketch, references: int) -> int | None:
+        """Output rows per band of the finest decoder level (``max_band_bytes``), bands of equal
+        height; None: decode whole (one band would do, or the decoder is not run level by level)."""
+        if not self.levels_kept or self.max_band_bytes <= 0:
+            return None
+        skip = prepared.features.skips[0]
+        h, w = skip.shape[-2:]
+        item = 2 if self.placement.amp_dtype is not None else skip.element_size()
+        row_bytes = references * self.fast.generator.widths[0] * w * item
+        bands = -(-h * row_bytes // self.max_band_bytes)
+        return -(-h // bands) if bands > 1 else None
+
     def edit_plan(self, prepared: PreparedSketch, box: tuple[int, int, int, int]) -> EditPlan:
         """Where a hint edit inside ``box`` changes each decoder level (``incremental.plan_edit``)."""
         sizes = [tuple(s.shape[-2:]) for s in prepared.features.skips]
@@ -337,10 +355,18 @@ class Renderer:
         generator = self.fast.generator
         chunk = max(1, self.max_batch_pixels // (h * w))
         outputs, levels = [], []
+        rows = self.band_rows(prepared, min(chunk, len(styles)))
         with torch.inference_mode(), self.placement.autocast():
-            hinted: HintedFeatures = self.hint_features(prepared.features, self.placement.to_device(hint_map))
+            device_map = self.placement.to_device(hint_map)
+            # hinted features made once where several batches share them, else a band at a time
+            hinted = self.hint_features(prepared.features, device_map) if rows is None or chunk < len(styles) else None
             for start in range(0, len(styles), chunk):
-                rgb, kept = decode_keeping_levels(generator, hinted, styles.select(slice(start, start + chunk)))
+                batch = styles.select(slice(start, start + chunk))
+                if rows is None:
+                    rgb, kept = decode_keeping_levels(generator, hinted, batch)
+                else:
+                    rgb, kept = decode_in_bands(generator, prepared.features, device_map, batch, rows,
+                                                keep_levels=True, hinted=hinted)
                 outputs.append(to_uint8(rgb))
                 levels.append(kept)
         return (np.concatenate(outputs) if len(outputs) > 1 else outputs[0]), levels
@@ -387,9 +413,18 @@ class Renderer:
         hint_features = generator.hint_features if generator is not None else self.hint_features
         decode = rgb_decoder(generator) if generator is not None else self.decode_hinted
         chunk = max(1, self.max_batch_pixels // (h * w))
+        rows = self.band_rows(prepared, min(chunk, len(styles))) if window is None and not eager else None
         outputs = []
         with torch.inference_mode(), self.placement.autocast():
-            hinted: HintedFeatures = hint_features(features, self.placement.to_device(hint_map))
+            device_map = self.placement.to_device(hint_map)
+            if rows is not None:  # the finest level a band at a time
+                shared = hint_features(features, device_map) if chunk < len(styles) else None
+                for start in range(0, len(styles), chunk):
+                    rgb, _ = decode_in_bands(self.fast.generator, features, device_map,
+                                             styles.select(slice(start, start + chunk)), rows, hinted=shared)
+                    outputs.append(to_uint8(rgb))
+                return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+            hinted: HintedFeatures = hint_features(features, device_map)
             for start in range(0, len(styles), chunk):
                 outputs.append(to_uint8(decode(hinted, styles.select(slice(start, start + chunk)))))
         return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]

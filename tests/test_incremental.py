@@ -14,7 +14,7 @@ import torch
 from s2p_lab import Colorizer
 from s2p_lab.rendering import changed_box
 from s2p_lab.models import ModelConfig
-from s2p_lab.models.incremental import decode_keeping_levels, plan_edit, redecode
+from s2p_lab.models.incremental import decode_in_bands, decode_keeping_levels, plan_edit, redecode
 
 from model_helpers import assert_same_edit, randomized_model, tolerance_of
 
@@ -132,3 +132,63 @@ def test_levels_are_not_kept_beyond_the_budget(tiny_config: ModelConfig) -> None
     edited = colorizer.colorize(sketch, styles, hints=EDITS[0], size=128)
     want = Colorizer(model, bf16=False, incremental=False).colorize(sketch, styles, hints=EDITS[0], size=128)
     assert len(windows) == 1 and all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(edited, want))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("design", ["attention", "global_4_levels", "sketch_backbone"])
+def test_decoding_in_bands_equals_a_whole_decode_in_float32(tiny_config: ModelConfig, design: str, shared: bool) -> None:
+    """The finest level a band of rows at a time (bands that do not divide the height, a band of
+    one row, a band taller than the image): the colors and every level equal a whole decode's."""
+    model = randomized_model(_configs(tiny_config)[design])
+    colorizer = Colorizer(model, bf16=False)
+    generator = colorizer.inference_model.generator
+    prepared = colorizer.prepare_sketch(_sketch(192, 256, 2), 256)
+    codes = colorizer.encode_styles(_styles(2, 2))
+    hint_map = colorizer.hint_map(EDITS[2], prepared)
+    with torch.inference_mode():
+        hinted = generator.hint_features(prepared.features, hint_map)
+        want, want_levels = decode_keeping_levels(generator, hinted, codes)
+        for rows in (1, 37, 64, 1000):
+            got, levels = decode_in_bands(generator, prepared.features, hint_map, codes, rows, keep_levels=True,
+                                          hinted=hinted if shared else None)
+            assert got.shape == want.shape and (got - want).abs().max().item() <= 1e-5, rows
+            assert len(levels) == len(want_levels)
+            for kept, fresh in zip(levels, want_levels):
+                assert kept.shape == fresh.shape and (kept - fresh).abs().max().item() <= 1e-5, rows
+            alone, none = decode_in_bands(generator, prepared.features, hint_map, codes, rows)
+            assert none is None and torch.equal(alone, got) if not shared else (alone - got).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_renderer_decodes_in_bands_within_its_budget(tiny_config: ModelConfig, bf16: bool) -> None:
+    """A budget smaller than one finest-level activation splits the decode into bands (full
+    decodes, level-keeping decodes and the level-wise edits after them): the same colors as a
+    colorizer that decodes whole, in both precisions."""
+    model = randomized_model(tiny_config)
+    banded = Colorizer(model, bf16=bf16)
+    whole = Colorizer(model, bf16=bf16, incremental=False)
+    whole.renderer.max_band_bytes = 0
+    once = Colorizer(model, bf16=bf16, incremental=False)
+    sketch, styles = _sketch(256, 320), _styles(3)
+    prepared = banded.prepare_sketch(sketch, 320)
+    width = banded.inference_model.generator.widths[0] * prepared.features.skips[0].shape[-1]
+    banded.renderer.max_band_bytes = once.renderer.max_band_bytes = 64 * width * (2 if bf16 else 4)  # 4 bands of 64 rows
+    assert prepared.features.skips[0].shape[-2] == 256 and banded.renderer.band_rows(prepared, 1) == 64
+    assert whole.renderer.band_rows(prepared, 1) is None
+    calls = []
+    import s2p_lab.rendering as rendering
+
+    run = rendering.decode_in_bands
+    try:
+        rendering.decode_in_bands = lambda *a, **k: (calls.append(a[4]), run(*a, **k))[1]
+        for references in (styles[:1], styles):  # one batch (bands make their hinted skips), three
+            for hints in [BEFORE, *EDITS]:
+                want = whole.colorize(sketch, references, hints=hints, size=320, mode="raw")
+                for colorizer in (banded, once):
+                    got = colorizer.colorize(sketch, references, hints=hints, size=320, mode="raw")
+                    for a, b in zip(got, want):
+                        assert_same_edit(a, b, tolerance_of(whole), "banded vs whole decode")
+    finally:
+        rendering.decode_in_bands = run
+    assert calls and set(calls) == {64}
+    assert banded.renderer.last is not None and banded.renderer.last.levels is not None

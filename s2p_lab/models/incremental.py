@@ -16,6 +16,10 @@ is dropped, except at the image's own edges, where they agree. The result is wha
 computes: the same operations on the same values (phase-split up-sampling as the whole image
 decided it), so outputs agree to the last bit in float32 and to bf16 rounding under autocast.
 
+The same exact windows also decode a whole image with less memory (``decode_in_bands``): the
+coarse levels whole, the finest level (full-resolution activations, the largest tensors of a
+decode) a band of rows at a time, each band from the window of the coarser level it needs.
+
 It runs the inference copy (``optimize_for_inference``) or the definition alike, through the
 generator's own level steps (``Generator.mid_level``, ``decoder_level``, ``to_colors``).
 """
@@ -161,6 +165,85 @@ def _phases_as(up: nn.Module, out_size: tuple[int, int], in_size: tuple[int, int
         up.phased = None
 
 
+def _decoder_level_window(generator: Generator, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode,
+                          vector: torch.Tensor, i: int, below: torch.Tensor, target: Box,
+                          skip: torch.Tensor | None = None) -> tuple[torch.Tensor, Box]:
+    """The ``i``-th up-sampling step (``Generator.decoder_level``) on a window of its level that
+    holds ``target`` and is exact there, from ``below`` (the coarser level's whole output) and
+    ``skip`` (``HintedFeatures.skips[i]`` whole; None: its window is computed from ``features``
+    and ``hint_map``): (the window's output, the window)."""
+    depth = len(generator.up)
+    level = depth - 1 - i
+    h, w = features.skips[level].shape[-2:]
+    hc, wc = features.skips[level + 1].shape[-2:]
+    # a coarse window whose up-sampling, block and attention are exact on the target (2 fine
+    # pixels for the up-sampling, the block's reach, and a margin), and the fine window it makes
+    reach = 2 + block_reach(generator.decoder[i]) + 2
+    y0, y1, x0, x1 = target
+    coarse = _grow(((y0 - reach) // 2, -(-(y1 + reach) // 2), (x0 - reach) // 2, -(-(x1 + reach) // 2)), 1, hc, wc)
+    fine = (2 * coarse[0], 2 * coarse[1], 2 * coarse[2], 2 * coarse[3])
+    if skip is not None:
+        term = _crop(skip, fine)
+    else:
+        term = generator.up[i].skip_input(_hinted_window(generator, features, hint_map, level, _grow(fine, 1, h, w)))
+        term = _crop(term, _inside(fine, _grow(fine, 1, h, w)))
+    with _phases_as(generator.up[i], (h, w), (hc, wc)):
+        x = generator.decoder_level(i, _crop(below, coarse), term, style, vector)
+    return x, fine
+
+
+def decode_in_bands(generator: Generator, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode,
+                    rows: int, keep_levels: bool = False, hinted: HintedFeatures | None = None
+                    ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+    """``generator.decode(features, hint_map, style).rgb`` with the finest level (its hinted skip,
+    up-sampling, block and colors) computed ``rows`` output rows at a time, each band from a window
+    exact on it: the finest level's full-resolution activations exist a band at a time. The
+    coarser levels run whole. ``hinted``: ``generator.hint_features(features, hint_map)`` where
+    the caller shares it between batches of references (its finest skip is then read, not made
+    per band). With ``keep_levels`` also every level's output, as ``decode_keeping_levels`` gives
+    them (the finest one assembled from the bands).
+
+    The same operations on the same values as a whole decode: equal in float32, within bf16
+    rounding under autocast (a window's convolutions may round a last bit differently).
+    """
+    depth = len(generator.up)
+    batch = len(style)
+    vector = generator.style_gains(style)
+    bottleneck = hinted.bottleneck if hinted is not None else generator.hinted_skip(depth, features.skips[depth], hint_map)
+    x = generator.mid_level(bottleneck, style, vector)
+    if x.shape[0] != batch:
+        x = x.expand(batch, -1, -1, -1)
+    levels = [x if x.stride(0) != 0 else x.clone()] if keep_levels else None
+    for i in range(depth - 1):
+        level = depth - 1 - i
+        skip = (hinted.skips[i] if hinted is not None
+                else generator.up[i].skip_input(generator.hinted_skip(level, features.skips[level], hint_map)))
+        x = generator.decoder_level(i, x, skip, style, vector)
+        if levels is not None:
+            levels.append(x)
+    h, w = features.skips[0].shape[-2:]
+    reach = block_reach(generator.to_rgb)
+    rgb = finest = None
+    for y0 in range(0, h, max(1, rows)):
+        band = (y0, min(h, y0 + max(1, rows)), 0, w)
+        needed = _grow(band, reach, h, w)  # the finest level's rows the colors of the band read
+        level, window = _decoder_level_window(generator, features, hint_map, style, vector, depth - 1, x, needed,
+                                              hinted.skips[-1] if hinted is not None else None)
+        colors = generator.to_colors(_crop(level, _inside(needed, window)))
+        if rgb is None:
+            rgb = colors.new_empty((batch, colors.shape[1], h, w))
+        _paste(rgb, colors, band, needed)
+        if levels is not None:
+            if finest is None:
+                layout = torch.channels_last if level.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+                finest = torch.empty((batch, level.shape[1], h, w), dtype=level.dtype, device=level.device,
+                                     memory_format=layout)
+            _paste(finest, level, band, window)
+    if levels is not None:
+        levels.append(finest)
+    return rgb, levels
+
+
 def redecode(generator: Generator, features: SketchFeatures, hint_map: torch.Tensor, style: StyleCode,
              levels: list[torch.Tensor], plan: EditPlan) -> torch.Tensor:
     """Colors on ``plan.output`` for ``hint_map``, which differs from the map ``levels`` were
@@ -182,20 +265,8 @@ def redecode(generator: Generator, features: SketchFeatures, hint_map: torch.Ten
         x = x.expand(batch, -1, -1, -1)
     _paste(levels[0], x, target, window)
     for i in range(depth):
-        level = depth - 1 - i
-        h, w = sizes[level]
-        hc, wc = sizes[level + 1]
         target = plan.levels[i + 1]
-        # a coarse window whose up-sampling, block and attention are exact on the target (2 fine
-        # pixels for the up-sampling, the block's reach, and a margin), and the fine window it makes
-        reach = 2 + block_reach(generator.decoder[i]) + 2
-        y0, y1, x0, x1 = target
-        coarse = _grow(((y0 - reach) // 2, -(-(y1 + reach) // 2), (x0 - reach) // 2, -(-(x1 + reach) // 2)), 1, hc, wc)
-        fine = (2 * coarse[0], 2 * coarse[1], 2 * coarse[2], 2 * coarse[3])
-        term = generator.up[i].skip_input(_hinted_window(generator, features, hint_map, level, _grow(fine, 1, h, w)))
-        term = _crop(term, _inside(fine, _grow(fine, 1, h, w)))
-        with _phases_as(generator.up[i], (h, w), (hc, wc)):
-            x = generator.decoder_level(i, _crop(levels[i], coarse), term, style, vector)
+        x, fine = _decoder_level_window(generator, features, hint_map, style, vector, i, levels[i], target)
         _paste(levels[i + 1], x, target, fine)
     h, w = sizes[0]
     window = _grow(plan.output, block_reach(generator.to_rgb), h, w)

@@ -154,7 +154,9 @@ class ModulatedInception(nn.Module):
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         if style is None:
             return self.block(x)
-        return x + self.block.branches(self.block.act(self.modulate(x, style)))
+        update = self.block.branches(self.block.act(self.modulate(x, style)))
+        # the residual added in place (the same sums): one activation fewer alive at a time
+        return update.add_(x) if update.shape == torch.broadcast_shapes(update.shape, x.shape) else x + update
 
     def modulate(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         norm = self.block.norm
