@@ -74,7 +74,7 @@ def _chunk_attention_always(monkeypatch: pytest.MonkeyPatch, dtype: torch.dtype,
     """Open the chunked attention's gate for ``dtype`` and any token count, in blocks of ``rows``."""
     monkeypatch.setattr(inference, "CHUNKED_ATTENTION_DTYPES", (dtype,))
     monkeypatch.setattr(inference, "CHUNKED_ATTENTION_MAX_TOKENS", 10**9)
-    monkeypatch.setattr(inference, "ATTENTION_ROWS", rows)
+    monkeypatch.setattr(inference, "attention_rows", lambda tokens: rows)
 
 
 @pytest.mark.parametrize("attention", ["fused", "chunked"])
@@ -152,12 +152,15 @@ def test_shipped_weights(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_chunked_attention_only_where_it_pays() -> None:
-    """bf16 with a few hundred tokens: blocks of queries; float32 or many tokens: the fused kernel."""
+    """bf16 with up to 1,024 tokens (the shipped model's): blocks of queries, fewer the more tokens;
+    float32 or more tokens: the fused kernel."""
     q = torch.zeros(1, 4, 4096, 32)
-    few, many = torch.zeros(1, 4, 256, 32), torch.zeros(1, 4, 1024, 32)
+    few, shipped, many = (torch.zeros(1, 4, n, 32) for n in (256, 1024, 4096))
     assert inference.chunked_attention_pays(q.bfloat16(), few.bfloat16())
+    assert inference.chunked_attention_pays(q.bfloat16(), shipped.bfloat16())
     assert not inference.chunked_attention_pays(q.bfloat16(), many.bfloat16())
     assert not inference.chunked_attention_pays(q, few)
+    assert inference.attention_rows(256) == 2048 and inference.attention_rows(1024) == 512
 
 
 def test_shares_the_weights_and_follows_their_changes(tiny_config: ModelConfig) -> None:

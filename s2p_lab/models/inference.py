@@ -43,13 +43,16 @@ M = TypeVar("M", bound=nn.Module)
 # below this many output pixels the plain upsample-then-convolve is as fast (the border strips
 # and the mixed weights cost more than the upsampled tensor saves)
 PHASED_MIN_PIXELS = 256 * 256
-# queries per block of the chunked CPU attention
-ATTENTION_ROWS = 2048
+# score elements per head in one block of queries of the chunked CPU attention: blocks of 2,048
+# queries for 256 reference tokens, 512 for 1,024 (a block's scores stay in cache; blocks of 2,048
+# queries x 1,024 tokens took 2.9x as long as blocks of 512, bf16, 2 threads)
+ATTENTION_BLOCK_SCORES = 2048 * 256
 # The chunked CPU attention pays only where its score rows stay in cache and the fused kernel's
-# rescaling costs more than it saves: in reduced precision with at most this many reference tokens.
+# rescaling costs more than it saves: in reduced precision with at most this many reference tokens
+# (bf16, 2 threads, 1,024 tokens: 49 vs 64 ms for 13,056 queries, 17.5 vs 23.7 ms for 3,264).
 # In float32 (CPUs without fast bf16) the fused kernel wins at every size measured: 25 vs 114 ms for
 # 4096 queries x 1024 tokens, 98 vs 148-397 ms for 16384 queries (AVX2, 2 threads).
-CHUNKED_ATTENTION_MAX_TOKENS = 256
+CHUNKED_ATTENTION_MAX_TOKENS = 1024
 CHUNKED_ATTENTION_DTYPES = (torch.bfloat16, torch.float16)
 
 # Bilinear 2x upsampling (align_corners=False) read by a 3x3 convolution: for output phase p
@@ -258,19 +261,24 @@ def upsample_conv_phased(x: torch.Tensor, weight: torch.Tensor, term: torch.Tens
 
 def attention_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rows: int | None = None,
                       sharpness: float = 1.0) -> torch.Tensor:
-    """``softmax(sharpness * q k^T / sqrt(d)) v`` over blocks of ``rows`` (``ATTENTION_ROWS``) queries (B, heads, N, d).
+    """``softmax(sharpness * q k^T / sqrt(d)) v`` over blocks of ``rows`` (``attention_rows``) queries (B, heads, N, d).
 
-    With a few hundred reference tokens in bfloat16 the whole score row fits in cache, so two
+    In bfloat16 with up to about a thousand reference tokens a block's scores fit in cache, so two
     batched matmuls and a plain softmax per block of queries beat the CPU flash-attention kernel
-    (which tiles the keys as well and rescales as it goes) by about 1.6x at 512 px; where that
-    holds is ``chunked_attention_pays``. The result is the plain formula's (bf16 softmax
+    (which tiles the keys as well and rescales as it goes): by about 1.6x at 512 px with 256
+    tokens, 1.3x with 1,024; where that holds is ``chunked_attention_pays``. The result is the plain formula's (bf16 softmax
     accumulates in float32 internally).
     """
-    rows = rows or ATTENTION_ROWS
+    rows = rows or attention_rows(k.shape[-2])
     k_t = k.transpose(-1, -2) * attention_scale(q, sharpness)
     if q.shape[-2] <= rows:
         return torch.softmax(q @ k_t, dim=-1) @ v
     return torch.cat([torch.softmax(block @ k_t, dim=-1) @ v for block in q.split(rows, dim=-2)], dim=-2)
+
+
+def attention_rows(tokens: int) -> int:
+    """Queries per block of ``attention_chunked`` for ``tokens`` keys (``ATTENTION_BLOCK_SCORES``)."""
+    return max(1, ATTENTION_BLOCK_SCORES // max(tokens, 1))
 
 
 def chunked_attention_pays(q: torch.Tensor, k: torch.Tensor) -> bool:
