@@ -159,7 +159,7 @@ class ModulatedInception(nn.Module):
             return self.block(x)
         update = self.block.branches(self.block.act(self.modulate(x, style)))
         # the residual added in place (the same sums): one activation fewer alive at a time
-        return update.add_(x) if update.shape == torch.broadcast_shapes(update.shape, x.shape) else x + update
+        return update.add_(x) if _broadcasts_into(x, update) else x + update
 
     def modulate(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         norm = self.block.norm
@@ -173,6 +173,12 @@ class ModulatedInception(nn.Module):
         scale, shift = batch_norm_affine(norm)
         scale, shift = scale * gain, shift * gain + beta
         return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
+
+
+def _broadcasts_into(x: torch.Tensor, out: torch.Tensor) -> bool:
+    """Whether ``out + x`` has ``out``'s shape (so ``out.add_(x)`` computes it). Plain Python:
+    ``torch.broadcast_shapes`` imports torch's symbolic-shape machinery on first use (0.5 s)."""
+    return x.dim() == out.dim() and all(a in (1, b) for a, b in zip(x.shape, out.shape))
 
 
 class SplitUp(nn.Module):
