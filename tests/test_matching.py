@@ -245,6 +245,23 @@ def test_a_region_taken_for_skin_keeps_a_skin_color() -> None:
     with_skin[20:44, 20:44] = (240, 200, 170)
     colors = matcher.assign(sketch, reference_parts(with_skin))
     assert np.all(colors.source >= 0) and np.all(is_skin(colors.lab))
+    # a head that gives every region 0.3: skin only from a prior confidence of 0.3 down
+    with torch.no_grad():
+        model.prior_head[-1].weight.zero_()
+        model.prior_head[-1].bias.fill_(float(np.log(0.3 / 0.7)))
+    assert np.allclose(matcher.prior_probs(sketch), 0.3, atol=1e-5)
+    assert not np.any(matcher.assign(sketch, reference_parts(landscape)).source == -1)
+    matcher.prior_confidence = 0.25
+    assert np.all(matcher.assign(sketch, reference_parts(landscape)).source == -1)
+
+
+def test_the_matcher_evaluation_checks_its_prior_confidence(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from s2p_lab.cli import main
+
+    capsys.readouterr()
+    assert main(["matcher", "eval", "--data", str(tmp_path), "--prior-confidence", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--prior-confidence must be a number from 0 to 1" in err
 
 
 def test_every_matcher_config_loads_and_the_shipped_matcher_comes_from_one() -> None:

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default=None, help="matcher folder (default: shipped)")
     p.add_argument("--json", default=None, help="write the scores here")
     p.add_argument("--max-pairs", type=int, default=None)
+    p.add_argument("--prior-confidence", default=None,
+                   help="skin head probability from which a region keeps skin (0-1; default: the matcher's, 0.5): "
+                        "lower keeps more skin under references without skin tones and gets fewer regions right")
 
 
 def _interleaved(paths: list[Path]) -> list[Path]:
@@ -96,12 +99,17 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import cache_held_out, format_score, save_score, score
     from .predict import Matcher
 
+    from ..commands import check_confidence
+
+    prior_confidence = None if args.prior_confidence is None else check_confidence(args.prior_confidence, "--prior-confidence")
     root = Path(args.data)
     if not (root / "illustrations").is_dir():
         raise S2PError(f"{root}: no illustrations/ folder")
     held = sorted((p for p in list_images(root / "illustrations") if is_holdout(p.name)), key=lambda p: p.name)
     styles = list_images(root / "styles") if (root / "styles").is_dir() else []
     matcher = Matcher.from_pretrained(args.weights)
+    if prior_confidence is not None:
+        matcher.prior_confidence = prior_confidence
     cache = Path(args.cache or f"runs/matcher-heldout-{matcher.feature_side}")
     cache_held_out(held[: args.max_pairs], styles, cache, dino=matcher.needs_dino, bf16=matcher.bf16,
                    side=matcher.feature_side)

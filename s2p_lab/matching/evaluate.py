@@ -163,7 +163,9 @@ def score(cache_dir: Path, matcher: Matcher | None, *, kinds: tuple[str, ...] = 
                 for key, value in (("error", error), ("share", share), ("paper", paper), ("skin", skin),
                                    ("bucket", bucket), ("skin_kept", is_skin(colors.lab))):
                     t.setdefault(key, []).append(value)
-    result: dict[str, object] = {"pairs": len(files), "accurate_within": ACCURATE, "kinds": {}}
+    result: dict[str, object] = {"pairs": len(files), "accurate_within": ACCURATE,
+                                 "prior_confidence": matcher.prior_confidence if matcher is not None else None,
+                                 "kinds": {}}
     for kind in kinds:
         per: dict[str, object] = {}
         for method in methods:
@@ -188,7 +190,9 @@ def score(cache_dir: Path, matcher: Matcher | None, *, kinds: tuple[str, ...] = 
 
 def format_score(result: dict) -> str:
     """A plain table of ``score``'s result."""
-    lines = [f"{result['pairs']} held-out pairs; non-paper regions within CIEDE2000 {result['accurate_within']:.0f}"]
+    prior = result.get("prior_confidence")
+    lines = [f"{result['pairs']} held-out pairs; non-paper regions within CIEDE2000 {result['accurate_within']:.0f}"
+             + ("" if prior is None else f"; regions kept skin from a skin-head probability of {prior:g}")]
     lines.append(f"{'reference':<12} {'method':<18} {'count':>6} {'area':>6} {'error':>6} {'skin kept':>9}  by size (count)")
     for kind, methods in result["kinds"].items():
         for method, e in methods.items():
