@@ -358,17 +358,28 @@ class Renderer:
         rows = self.band_rows(prepared, min(chunk, len(styles)))
         with torch.inference_mode(), self.placement.autocast():
             device_map = self.placement.to_device(hint_map)
-            # hinted features made once where several batches share them, else a band at a time
-            hinted = self.hint_features(prepared.features, device_map) if rows is None or chunk < len(styles) else None
+            if rows is not None:
+                return self._decode_in_bands(prepared.features, device_map, styles, chunk, rows, keep_levels=True)
+            hinted: HintedFeatures = self.hint_features(prepared.features, device_map)
             for start in range(0, len(styles), chunk):
-                batch = styles.select(slice(start, start + chunk))
-                if rows is None:
-                    rgb, kept = decode_keeping_levels(generator, hinted, batch)
-                else:
-                    rgb, kept = decode_in_bands(generator, prepared.features, device_map, batch, rows,
-                                                keep_levels=True, hinted=hinted)
+                rgb, kept = decode_keeping_levels(generator, hinted, styles.select(slice(start, start + chunk)))
                 outputs.append(to_uint8(rgb))
                 levels.append(kept)
+        return (np.concatenate(outputs) if len(outputs) > 1 else outputs[0]), levels
+
+    def _decode_in_bands(self, features: SketchFeatures, hint_map: torch.Tensor, styles: StyleCode, chunk: int,
+                         rows: int, keep_levels: bool = False) -> tuple[np.ndarray, list[list[torch.Tensor]]]:
+        """A full decode with the finest level in bands of ``rows`` (``incremental.decode_in_bands``),
+        ``chunk`` references at a time: uint8 (N, h, w, 3) and, with ``keep_levels``, every level's
+        output per batch. The hinted features are made once where several batches share them, else
+        a band at a time. Runs inside the caller's inference mode and autocast."""
+        hinted = self.hint_features(features, hint_map) if chunk < len(styles) else None
+        outputs, levels = [], []
+        for start in range(0, len(styles), chunk):
+            rgb, kept = decode_in_bands(self.fast.generator, features, hint_map, styles.select(slice(start, start + chunk)),
+                                        rows, keep_levels=keep_levels, hinted=hinted)
+            outputs.append(to_uint8(rgb))
+            levels.append(kept)
         return (np.concatenate(outputs) if len(outputs) > 1 else outputs[0]), levels
 
     def redecode(self, prepared: PreparedSketch, hint_map: torch.Tensor, styles: StyleCode,
@@ -418,12 +429,7 @@ class Renderer:
         with torch.inference_mode(), self.placement.autocast():
             device_map = self.placement.to_device(hint_map)
             if rows is not None:  # the finest level a band at a time
-                shared = hint_features(features, device_map) if chunk < len(styles) else None
-                for start in range(0, len(styles), chunk):
-                    rgb, _ = decode_in_bands(self.fast.generator, features, device_map,
-                                             styles.select(slice(start, start + chunk)), rows, hinted=shared)
-                    outputs.append(to_uint8(rgb))
-                return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+                return self._decode_in_bands(features, device_map, styles, chunk, rows)[0]
             hinted: HintedFeatures = hint_features(features, device_map)
             for start in range(0, len(styles), chunk):
                 outputs.append(to_uint8(decode(hinted, styles.select(slice(start, start + chunk)))))
